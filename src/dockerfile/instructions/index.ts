@@ -1,0 +1,8 @@
+export { Flags } from './flags.ts'
+export { INSTRUCTION_NAMES, parseInstruction, parseInstructions } from './parse.ts'
+export type { ParseInstructionsOptions } from './parse.ts'
+export { parseDevice } from './parse-run.ts'
+export { parseRunMount } from './run-mount.ts'
+export type { ParsedMount } from './run-mount.ts'
+export type * from './types.ts'
+export { csvFields, parseBool, parseDuration, parseRAMInBytes } from './values.ts'

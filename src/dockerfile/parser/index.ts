@@ -1,0 +1,5 @@
+export { dump, dumpAll, goQuote } from './dump.ts'
+export { chompHeredocContent, heredocsFromLine, parseHeredoc, tryParseHeredoc } from './heredoc.ts'
+export { KNOWN_INSTRUCTIONS } from './node-from-line.ts'
+export { EMPTY_CONTINUATION_URL, parse } from './parser.ts'
+export type { Directives, Heredoc, Node, ParseOptions, ParseResult, ParseWarning } from './types.ts'

@@ -1,0 +1,6 @@
+export { emptyEnv, envGetter } from './env.ts'
+export type { EnvGetter, EnvSource } from './env.ts'
+export { ShellError } from './errors.ts'
+export { ShellLex } from './lex.ts'
+export type { ProcessWordResult, ProcessWordsResult, ShellLexOptions } from './lex.ts'
+export { replacePattern, reversePattern, shellPatternToRegExp, trimPrefixPattern, trimSuffixPattern } from './pattern.ts'
