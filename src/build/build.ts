@@ -1,0 +1,166 @@
+import { readFile, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { writeBlob } from '../content/blob-io.ts'
+import type { Descriptor, Platform } from '../core/descriptor.ts'
+import { CairnError, InvalidArgumentError, NotFoundError } from '../core/errors.ts'
+import { convertDockerfile } from '../dockerfile/convert/convert.ts'
+import { parse } from '../dockerfile/parser/index.ts'
+import type { Executor } from '../executor/executor.ts'
+import { writeImageArchive } from '../export/archive.ts'
+import { buildManifest, finalizeImage } from '../export/image.ts'
+import { exportRootfs } from '../export/local-dir.ts'
+import type { OutputSpec } from '../export/output-spec.ts'
+import type { Compression } from '../layer/media-type.ts'
+import { MediaType } from '../oci/media-types.ts'
+import { normalizeImageName } from '../oci/reference.ts'
+import type { BuildRef } from '../ops/build-ref.ts'
+import { createImageResolver } from '../ops/image-resolver.ts'
+import { createLocalCache } from '../ops/local-cache.ts'
+import type { BuildEvent } from '../progress/events.ts'
+import { Solver } from '../solver/solver.ts'
+import type { Vertex } from '../solver/types.ts'
+import { makeChecksum } from './checksum.ts'
+import { createContextRef, loadIgnorePatterns } from './context.ts'
+import type { State } from './state.ts'
+
+export interface BuildOptions {
+  contextDir: string
+  dockerfile?: string
+  tags: string[]
+  buildArgs: Map<string, string>
+  target?: string
+  noCache: boolean
+  labels: Record<string, string>
+  outputs: OutputSpec[]
+  namedContexts: Map<string, string>
+  platform: Platform
+  /** SOURCE_DATE_EPOCH, when set. */
+  epoch?: number
+}
+
+export interface BuildDeps {
+  state: State
+  executor: Executor
+  emit(ev: BuildEvent): void
+  signal: AbortSignal
+}
+
+export interface StepRecord {
+  name: string
+  cached: boolean
+  source?: string
+  durationMs: number
+}
+
+export interface BuildResult {
+  metadata: Record<string, unknown>
+  steps: StepRecord[]
+}
+
+/** Builds a Dockerfile: parse, convert to a graph, solve against the cache, export the outputs. */
+export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
+  const { state, signal } = d
+  const contextDir = resolve(o.contextDir)
+  const cst = await stat(contextDir).catch(() => undefined)
+  if (!cst?.isDirectory()) throw new NotFoundError(`build context ${o.contextDir}: not a directory`, { code: 'ERR_CONTEXT_NOT_FOUND', hint: 'pass the directory that holds your sources as the last argument, e.g. `cairn build .`' })
+  const dockerfilePath = o.dockerfile ? resolve(o.dockerfile) : join(contextDir, 'Dockerfile')
+  const file = o.dockerfile ?? 'Dockerfile'
+  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
+    throw new NotFoundError(`failed to read Dockerfile: ${dockerfilePath}: no such file`, { code: 'ERR_DOCKERFILE_NOT_FOUND', hint: 'pass its path with -f, or put a Dockerfile at the root of the context' })
+  })
+  const parsed = parse(text, { file })
+  const syntax = parsed.directives.syntax
+  if (syntax && !/^(docker\.io\/)?docker\/dockerfile(-upstream)?(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/.test(syntax)) {
+    throw new InvalidArgumentError(`${file}: syntax=${syntax}: cairn has a built-in Dockerfile frontend and cannot run other frontends`, { hint: 'remove the # syntax= line or point it at docker/dockerfile:1' })
+  }
+
+  const patterns = await loadIgnorePatterns(contextDir, dockerfilePath)
+  const checksum = makeChecksum(state, d.signal)
+  const context = createContextRef(contextDir, patterns, checksum.context)
+  const resolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts })
+  const conv = await convertDockerfile({
+    file, parsed, buildArgs: o.buildArgs, ...(o.target !== undefined ? { target: o.target } : {}), platform: o.platform, context, resolver,
+    layers: state.layers, executor: d.executor, workDir: state.workDir, checksum: checksum.ref, labels: o.labels, signal,
+  })
+  for (const w of conv.warnings) d.emit({ type: 'warning', rule: w.rule, message: w.range ? `${file}:${w.range.startLine}: ${w.message}` : w.message, at: Date.now() })
+
+  const steps: StepRecord[] = []
+  const cache = createLocalCache(state.cacheDir, state.layers)
+  const solver = new Solver<BuildRef>({
+    cache,
+    noCache: o.noCache,
+    materialize: async (ref, sig) => {
+      if (ref.kind === 'layers') for (const id of ref.layers) await state.layers.ensureSnapshot(id, sig)
+      return ref
+    },
+    emit: (ev) => {
+      if (ev.type === 'vertex.done') steps.push({ name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), durationMs: ev.durationMs })
+      d.emit(ev)
+    },
+  })
+  const solved = conv.target ? await solver.solve(conv.target, signal) : undefined
+  const layerIds = solved?.ref.kind === 'layers' ? solved.ref.layers : []
+
+  const metadata: Record<string, unknown> = {}
+  const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
+  if (imageOutputs.length > 0) {
+    const refOf = async (v: Vertex<BuildRef> | undefined) => {
+      if (!v) return []
+      const r = (await solver.solve(v, signal)).ref
+      return r.kind === 'layers' ? r.layers : []
+    }
+    const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
+    const configBytes = Buffer.from(JSON.stringify(img.config))
+    for (const out of imageOutputs) {
+      const id = `export:${out.type}`
+      const start = Date.now()
+      const name = out.type === 'local' ? `exporting to directory ${out.dest}` : out.type === 'image' ? 'exporting to image' : `exporting to ${out.type} image format ${out.dest}`
+      d.emit({ type: 'export.start', id, name, at: start })
+      try {
+        if (out.type === 'local') await exportRootfs(state, img.layerIds, resolve(out.dest), signal)
+        else Object.assign(metadata, await exportImage(out, img.layerIds, configBytes, o.tags, state, signal))
+      } catch (err) {
+        d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now(), error: (err as Error).message })
+        throw err
+      }
+      d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now() })
+    }
+  }
+  metadata['cairn.steps'] = steps
+  return { metadata, steps }
+}
+
+/** Writes the image's blobs for one output (image store, OCI or Docker archive); returns BuildKit's metadata keys. */
+async function exportImage(
+  out: Extract<OutputSpec, { type: 'image' | 'oci' | 'docker' }>,
+  layerIds: readonly string[],
+  configBytes: Buffer,
+  tags: readonly string[],
+  state: State,
+  signal: AbortSignal,
+): Promise<Record<string, unknown>> {
+  const names = [...new Set([...tags, ...out.names])].map((n) => normalizeImageName(n))
+  if (out.type === 'image') {
+    if (out.push) throw new CairnError('ERR_PUSH_UNSUPPORTED', 'pushing to a registry is not supported yet', { hint: 'use -o type=oci,dest=image.tar and push it with skopeo copy oci-archive:image.tar docker://...' })
+    if (names.length === 0) throw new InvalidArgumentError('-o type=image needs a name', { hint: 'pass -t NAME or -o type=image,name=NAME' })
+  }
+  // The image store keeps layers as snapshots: its manifests name the uncompressed tars.
+  const compression: Compression = out.type === 'image' ? 'uncompressed' : out.compression
+  const docker = out.type === 'docker'
+  const layerDescs: Descriptor[] = []
+  for (const lid of layerIds) {
+    const desc = await state.layers.ensureBlob(lid, compression, signal, { store: out.type !== 'image' })
+    layerDescs.push(docker && compression === 'gzip' ? { ...desc, mediaType: MediaType.dockerLayerGzip } : desc)
+  }
+  const configDesc = await writeBlob(state.blobs, docker ? MediaType.dockerConfig : MediaType.ociConfig, configBytes)
+  const manifest = buildManifest(configDesc, layerDescs, docker)
+  const manifestDesc = await writeBlob(state.blobs, manifest.mediaType as string, Buffer.from(JSON.stringify(manifest)))
+  if (out.type === 'image') await state.images.tag(names, { manifest: manifestDesc.digest, config: configDesc.digest, createdAt: new Date().toISOString() })
+  else await writeImageArchive(resolve(out.dest), { manifest: manifestDesc, config: configDesc, layers: layerDescs, names }, state.blobs, out.type, signal)
+  return {
+    'containerimage.digest': manifestDesc.digest,
+    'containerimage.config.digest': configDesc.digest,
+    'containerimage.descriptor': manifestDesc,
+    ...(names.length ? { 'image.name': names.join(',') } : {}),
+  }
+}

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { BlobStore } from '../content/blob-store.ts'
+import type { Descriptor } from '../core/descriptor.ts'
+import { type Digest, hexOf } from '../core/digest.ts'
+import { FailedPreconditionError, NotFoundError } from '../core/errors.ts'
+import { applyLayer } from '../layer/apply.ts'
+import { decompressStream } from '../layer/compress.ts'
+import { type Compression, compressionOfMediaType, layerMediaType } from '../layer/media-type.ts'
+import { packLayer } from '../layer/write-layer.ts'
+import type { Snapshotter } from './snapshotter.ts'
+
+/** Somewhere a layer blob can be read from, besides the local content store (an imported cache, a layout). */
+export type BlobSource = (desc: Descriptor, signal: AbortSignal) => Promise<Readable | undefined>
+
+/** What cairn knows about one layer. The snapshot (on disk) and the blobs are each optional. */
+export interface LayerRecord {
+  id: string
+  /** sha256 of the uncompressed tar; known once computed or read from an image config. */
+  diffID?: Digest
+  /** Size of the uncompressed tar. */
+  tarSize?: number
+  /** Compressed forms known to exist (locally or at a source). */
+  blobs: Descriptor[]
+  /** Unix seconds the layer was made (image history). */
+  createdAt: number
+  createdBy?: string
+}
+
+export interface LayerStoreOptions {
+  root: string
+  blobs: BlobStore
+  snapshotter: Snapshotter
+  /** mtime written into layer tars (SOURCE_DATE_EPOCH or 0). */
+  tarMtime: number
+  sources?: BlobSource[]
+}
+
+/**
+ * Layer records under `<root>/<id>.json` plus `<root>/by-diffid/<hex>` aliases. Materializes
+ * layers lazily: a snapshot is extracted from a blob only when an op needs it, and a blob is
+ * packed from a snapshot only when an exporter needs it.
+ */
+export class LayerStore {
+  #o: LayerStoreOptions
+  #records = new Map<string, LayerRecord>()
+  #pending = new Map<string, Promise<unknown>>()
+  readonly sources: BlobSource[]
+
+  constructor(o: LayerStoreOptions) {
+    this.#o = o
+    this.sources = [...(o.sources ?? [])]
+  }
+
+  get snapshotter(): Snapshotter {
+    return this.#o.snapshotter
+  }
+
+  newId(): string {
+    return `b${Date.now().toString(36)}${randomBytes(5).toString('hex')}`
+  }
+
+  async get(id: string): Promise<LayerRecord | undefined> {
+    const hit = this.#records.get(id)
+    if (hit) return hit
+    try {
+      const rec = JSON.parse(await readFile(join(this.#o.root, `${id}.json`), 'utf8')) as LayerRecord
+      this.#records.set(id, rec)
+      return rec
+    } catch {
+      return undefined
+    }
+  }
+
+  async must(id: string): Promise<LayerRecord> {
+    const rec = await this.get(id)
+    if (!rec) throw new NotFoundError(`layer ${id}: no record in the layer store`, { code: 'ERR_LAYER_NOT_FOUND' })
+    return rec
+  }
+
+  async put(rec: LayerRecord): Promise<void> {
+    this.#records.set(rec.id, rec)
+    await mkdir(join(this.#o.root, 'by-diffid'), { recursive: true })
+    const tmp = join(this.#o.root, `.${rec.id}.${randomBytes(4).toString('hex')}.tmp`)
+    await writeFile(tmp, JSON.stringify(rec))
+    await rename(tmp, join(this.#o.root, `${rec.id}.json`))
+    if (rec.diffID) await writeFile(join(this.#o.root, 'by-diffid', hexOf(rec.diffID)), rec.id)
+  }
+
+  async findByDiffID(diffID: Digest): Promise<LayerRecord | undefined> {
+    try {
+      const id = (await readFile(join(this.#o.root, 'by-diffid', hexOf(diffID)), 'utf8')).trim()
+      return await this.get(id)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Records a layer known by its blob (a base image's, an imported cache's). Reuses an existing record with that diffID. */
+  async adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy?: string): Promise<LayerRecord> {
+    const existing = await this.findByDiffID(diffID)
+    if (existing) {
+      if (!existing.blobs.some((b) => b.digest === blob.digest)) {
+        existing.blobs.push(blob)
+        await this.put(existing)
+      }
+      return existing
+    }
+    const rec: LayerRecord = { id: `l${hexOf(diffID).slice(0, 40)}`, diffID, blobs: [blob], createdAt, ...(createdBy ? { createdBy } : {}) }
+    await this.put(rec)
+    return rec
+  }
+
+  /** Ensures the layer's snapshot is on disk, extracting a blob if needed. */
+  ensureSnapshot(id: string, signal: AbortSignal): Promise<void> {
+    return this.#once(`snap:${id}`, async () => {
+      if (await this.#o.snapshotter.exists(id)) return
+      const rec = await this.must(id)
+      let lastErr: unknown
+      for (const blob of rec.blobs) {
+        const stream = await this.#openBlob(blob, signal)
+        if (!stream) continue
+        try {
+          await this.#o.snapshotter.create(id)
+          const decompress = decompressStream()
+          const applied = applyLayer(decompress, this.#o.snapshotter.diffDir(id), { mode: 'overlay', signal })
+          await Promise.all([pipeline(stream, decompress, { signal }), applied])
+          const { diffID } = await applied
+          if (rec.diffID && diffID !== rec.diffID) {
+            throw new FailedPreconditionError(`layer ${blob.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, {
+              code: 'ERR_LAYER_CORRUPT',
+            })
+          }
+          await this.#o.snapshotter.commit(id)
+          return
+        } catch (err) {
+          lastErr = err
+          await this.#o.snapshotter.remove(id)
+        }
+      }
+      throw new NotFoundError(`layer ${rec.diffID ?? id}: no usable blob (tried ${rec.blobs.length})`, {
+        code: 'ERR_LAYER_UNAVAILABLE',
+        cause: lastErr,
+      })
+    })
+  }
+
+  /** The layer's diffID, packing its snapshot once (into nowhere) to compute it if unknown. */
+  async diffID(id: string, signal: AbortSignal): Promise<Digest> {
+    const rec = await this.must(id)
+    if (rec.diffID) return rec.diffID
+    await this.ensureBlob(id, 'uncompressed', signal, { store: false })
+    return (await this.must(id)).diffID as Digest
+  }
+
+  /**
+   * A blob of the layer in the given compression, in the local content store. Reuses one that
+   * exists (locally, or fetched from a source), else packs the snapshot.
+   */
+  ensureBlob(id: string, compression: Compression, signal: AbortSignal, o: { store?: boolean; level?: number; force?: boolean } = {}): Promise<Descriptor> {
+    return this.#once(`blob:${id}:${compression}:${o.store !== false}`, async () => {
+      const rec = await this.must(id)
+      const store = o.store !== false
+      if (!o.force || compression === 'uncompressed') {
+        for (const b of rec.blobs) {
+          if (compressionOfMediaType(b.mediaType) !== compression) continue
+          if (!store) return b
+          if (await this.#o.blobs.stat(b.digest)) return b
+          const s = await this.#openBlob(b, signal)
+          if (!s) continue
+          const w = await this.#o.blobs.writer({ signal })
+          try {
+            await pipeline(s, w.stream, { signal })
+            await w.commit(b)
+            return b
+          } catch {
+            await w.abort()
+          }
+        }
+      }
+      await this.ensureSnapshot(id, signal)
+      const w = store ? await this.#o.blobs.writer({ signal }) : undefined
+      const sink = async (compressed: Readable) => {
+        if (w) await pipeline(compressed, w.stream, { signal })
+        else for await (const _ of compressed) { /* hash only */ }
+      }
+      const packOpts = { compression, mtime: this.#o.tarMtime, signal, ...(o.level !== undefined ? { level: o.level } : {}) }
+      const packed = await packLayer({ upperDir: this.#o.snapshotter.diffDir(id) }, sink, packOpts).catch(async (err) => {
+        await w?.abort()
+        throw err
+      })
+      if (w) await w.commit({ digest: packed.digest, size: packed.size })
+      if (rec.diffID && rec.diffID !== packed.diffID) {
+        throw new FailedPreconditionError(`layer ${id}: packing gave diffID ${packed.diffID}, recorded ${rec.diffID}`, { code: 'ERR_LAYER_NONDETERMINISTIC' })
+      }
+      const desc: Descriptor = { mediaType: layerMediaType(compression), digest: packed.digest, size: packed.size }
+      const fresh = await this.must(id)
+      fresh.diffID = packed.diffID
+      fresh.tarSize = packed.uncompressedSize
+      if (store && !fresh.blobs.some((b) => b.digest === desc.digest)) fresh.blobs.push(desc)
+      await this.put(fresh)
+      return desc
+    })
+  }
+
+  async #openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
+    if (await this.#o.blobs.stat(desc.digest)) return this.#o.blobs.open(desc, { signal })
+    for (const src of this.sources) {
+      const s = await src(desc, signal).catch(() => undefined)
+      if (s) return s
+    }
+    return undefined
+  }
+
+  #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.#pending.get(key) as Promise<T> | undefined
+    if (!p) {
+      p = fn().finally(() => this.#pending.delete(key))
+      this.#pending.set(key, p)
+    }
+    return p
+  }
+}

@@ -1,0 +1,166 @@
+import type { Digest } from '../core/digest.ts'
+import { CairnError } from '../core/errors.ts'
+import { cacheKey, contentLink, type KeyLink } from './cache-key.ts'
+import type { CacheLookup, Materialize, SolveEvent, Vertex } from './types.ts'
+
+export interface SolverOptions<R> {
+  cache: CacheLookup<R>
+  materialize: Materialize<R>
+  /** Skip cache lookups (results are still recorded). */
+  noCache?: boolean
+  /** Vertex ids whose lookups are skipped (`--no-cache-filter`). */
+  noCacheFor?: ReadonlySet<string>
+  emit(ev: SolveEvent): void
+  /** At most this many ops execute at once. */
+  parallelism?: number
+}
+
+/** The outcome of solving one vertex. */
+export interface Solved<R> {
+  /** The key downstream ops link to; undefined for ops without a key (local sources). */
+  key: Digest | undefined
+  cached: boolean
+  /** The result; it may need `materialize` before an op reads it. */
+  ref: R
+}
+
+/**
+ * Solves vertices: derives each key from the op's cache map and its inputs' keys, answers from the
+ * cache when a key is known, and otherwise runs the op on its (materialized) inputs. Vertices are
+ * solved once per solver; independent ones run concurrently.
+ */
+export class Solver<R> {
+  #opts: SolverOptions<R>
+  #memo = new Map<string, Promise<Solved<R>>>()
+  #materialized = new Map<string, Promise<R>>()
+  #running = 0
+  #queue: (() => void)[] = []
+
+  constructor(opts: SolverOptions<R>) {
+    this.#opts = opts
+  }
+
+  solve(v: Vertex<R>, signal: AbortSignal): Promise<Solved<R>> {
+    let p = this.#memo.get(v.id)
+    if (!p) {
+      p = this.#solve(v, signal)
+      this.#memo.set(v.id, p)
+    }
+    return p
+  }
+
+  /** Solves `v` and makes its result usable on disk. */
+  async build(v: Vertex<R>, signal: AbortSignal): Promise<R> {
+    const s = await this.solve(v, signal)
+    return this.#materialize(v, s, signal)
+  }
+
+  #materialize(v: Vertex<R>, s: Solved<R>, signal: AbortSignal): Promise<R> {
+    if (!s.cached) return Promise.resolve(s.ref)
+    let p = this.#materialized.get(v.id)
+    if (!p) {
+      p = this.#opts.materialize(s.ref, signal)
+      this.#materialized.set(v.id, p)
+    }
+    return p
+  }
+
+  async #solve(v: Vertex<R>, signal: AbortSignal): Promise<Solved<R>> {
+    const inputs = await Promise.all(v.inputs.map((i) => this.solve(i, signal)))
+    const cm = await v.op.cacheMap(signal)
+    const skipLookup = this.#opts.noCache === true || this.#opts.noCacheFor?.has(v.id) === true
+    const lookup = async (key: Digest) => (skipLookup ? undefined : this.#opts.cache.get(key, signal))
+
+    let fast: Digest | undefined
+    let slow: Digest | undefined
+    let inputRefs: R[] | undefined
+    const materializedInputs = async (): Promise<R[]> => {
+      inputRefs ??= await Promise.all(v.inputs.map((iv, i) => this.#materialize(iv, inputs[i] as Solved<R>, signal)))
+      return inputRefs
+    }
+
+    if (cm) {
+      if (cm.deps.length !== v.inputs.length) {
+        throw new CairnError('ERR_SOLVER_DEPS', `${v.name}: cache map has ${cm.deps.length} deps for ${v.inputs.length} inputs`)
+      }
+      if (inputs.every((i) => i.key !== undefined)) {
+        fast = cacheKey(cm.digest, 0, inputs.map((inp, i): KeyLink => ({ selector: cm.deps[i]?.selector, link: inp.key as string })))
+        const hit = await lookup(fast)
+        if (hit) return this.#hit(v, fast, hit)
+      }
+      if (cm.deps.some((d) => d.contentDigest) ) {
+        const refs = await materializedInputs()
+        const links: KeyLink[] = []
+        let complete = true
+        for (const [i, dep] of cm.deps.entries()) {
+          if (dep.contentDigest) links.push({ link: contentLink(await dep.contentDigest(refs[i] as R, signal)) })
+          else if (inputs[i]?.key !== undefined) links.push({ selector: dep.selector, link: inputs[i]?.key as string })
+          else complete = false
+        }
+        if (complete) {
+          slow = cacheKey(cm.digest, 0, links)
+          if (slow !== fast) {
+            const hit = await lookup(slow)
+            if (hit) {
+              if (fast) await this.#opts.cache.put([fast], hit.ref, v.name)
+              return this.#hit(v, slow, hit)
+            }
+          }
+        }
+      }
+      if (!v.internal) this.#opts.emit({ type: 'vertex.miss', id: v.id, name: v.name, keys: { ...(fast ? { fast } : {}), ...(slow ? { slow } : {}) }, at: Date.now() })
+    }
+
+    const refs = await materializedInputs()
+    const ref = await this.#exec(v, refs, signal)
+    const keys = [fast, slow].filter((k): k is Digest => k !== undefined)
+    if (keys.length > 0) await this.#opts.cache.put(keys, ref, v.name)
+    return { key: fast ?? slow, cached: false, ref }
+  }
+
+  #hit(v: Vertex<R>, key: Digest, hit: { ref: R; source: string }): Solved<R> {
+    if (!v.internal) {
+      const at = Date.now()
+      this.#opts.emit({ type: 'vertex.cached', id: v.id, name: v.name, source: hit.source, at })
+      this.#opts.emit({ type: 'vertex.done', id: v.id, name: v.name, cached: true, source: hit.source, durationMs: 0, at })
+    }
+    return { key, cached: true, ref: hit.ref }
+  }
+
+  async #exec(v: Vertex<R>, inputs: R[], signal: AbortSignal): Promise<R> {
+    await this.#acquire()
+    const start = Date.now()
+    if (!v.internal) this.#opts.emit({ type: 'vertex.start', id: v.id, name: v.name, at: start })
+    try {
+      const ref = await v.op.exec(inputs, {
+        signal,
+        log: (stream, data) => this.#opts.emit({ type: 'vertex.log', id: v.id, name: v.name, stream, data, at: Date.now() }),
+      })
+      if (!v.internal) this.#opts.emit({ type: 'vertex.done', id: v.id, name: v.name, cached: false, durationMs: Date.now() - start, at: Date.now() })
+      return ref
+    } catch (err) {
+      if (!v.internal) {
+        const msg = err instanceof Error ? err.message : String(err)
+        this.#opts.emit({ type: 'vertex.done', id: v.id, name: v.name, cached: false, durationMs: Date.now() - start, at: Date.now(), error: msg })
+      }
+      throw err
+    } finally {
+      this.#release()
+    }
+  }
+
+  async #acquire(): Promise<void> {
+    const max = this.#opts.parallelism ?? 4
+    if (this.#running < max) {
+      this.#running++
+      return
+    }
+    await new Promise<void>((resolve) => this.#queue.push(resolve))
+    this.#running++
+  }
+
+  #release(): void {
+    this.#running--
+    this.#queue.shift()?.()
+  }
+}
