@@ -7,16 +7,25 @@ export interface KeyLink {
   link: string
 }
 
+/** BuildKit's root key (solver/cachemanager.go rootKey): sha256 of `<cachemap digest>@<output>`; a record's digest. */
+export function rootKey(cmDigest: Digest, output: number): Digest {
+  return sha256(`${cmDigest}@${output}`)
+}
+
 /**
- * BuildKit's root key: sha256 of `<cachemap digest>@<output>`. A key with inputs extends it with
- * one line per input link, so that a key depends on the op, its inputs' keys and their selectors.
- * Pure: the same graph always gives the same keys, on any machine.
+ * The key of an op's result: BuildKit's root key, extended with one line per input link so that
+ * it depends on the op, its inputs' keys and their selectors. It is computable both from a live
+ * graph and from an imported cache record (whose digest is the root key). Pure.
  */
 export function cacheKey(cmDigest: Digest, output: number, links: readonly KeyLink[]): Digest {
-  const root = `${cmDigest}@${output}`
-  if (links.length === 0) return sha256(root)
+  return keyFromRecord(rootKey(cmDigest, output), links)
+}
+
+/** The key of a record given its digest (root key) and one chosen link per input. */
+export function keyFromRecord(recordDigest: Digest, links: readonly KeyLink[]): Digest {
+  if (links.length === 0) return recordDigest
   const lines = links.map((l, i) => `${i}\t${l.selector ?? ''}\t${l.link}`)
-  return sha256(`${root}\n${lines.join('\n')}`)
+  return sha256(`${recordDigest}\n${lines.join('\n')}`)
 }
 
 /** The slow-key link for a content checksum: BuildKit's `sha256("<content>@-1")` root key. */
