@@ -75,7 +75,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   }
 
   const patterns = await loadIgnorePatterns(contextDir, dockerfilePath)
-  const checksum = makeChecksum(state, d.signal)
+  const checksum = makeChecksum(state)
   const context = createContextRef(contextDir, patterns, checksum.context)
   const resolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts })
   const conv = await convertDockerfile({
@@ -99,6 +99,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
     },
   })
   const solved = conv.target ? await solver.solve(conv.target, signal) : undefined
+  await checksum.flush()
   const layerIds = solved?.ref.kind === 'layers' ? solved.ref.layers : []
 
   const metadata: Record<string, unknown> = {}

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { contentKey } from '../contenthash/checksum.ts'
-import { createContentHasher } from '../contenthash/index.ts'
+import { createContentHasher, createPatternFilter } from '../contenthash/index.ts'
 import { createFileHashMemo, type FileHashMemo } from '../contenthash/memo.ts'
 import type { Digest } from '../core/digest.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
@@ -15,19 +15,20 @@ import type { State } from './state.ts'
  * memo of file digests kept under --root, so unchanged files are not read again) and of paths in
  * a layer chain (hashed through a read-only view).
  */
-export function makeChecksum(state: State, _signal: AbortSignal): { context: ContextChecksum; ref: (ref: BuildRef, paths: readonly string[], signal: AbortSignal) => Promise<Digest>; flush(): Promise<void> } {
+export function makeChecksum(state: State): { context: ContextChecksum; ref: (ref: BuildRef, paths: readonly string[], signal: AbortSignal) => Promise<Digest>; flush(): Promise<void> } {
   let memo: Promise<FileHashMemo> | undefined
   const hashers = new Map<string, Promise<ReturnType<typeof createContentHasher>>>()
-  const contextHasher = (dir: string, isExcluded: (rel: string) => boolean) => {
+  const contextHasher = (dir: string, patterns: readonly string[]) => {
     let h = hashers.get(dir)
     if (!h) {
       memo ??= createFileHashMemo(join(state.root, 'memo', 'contenthash.json'))
-      h = memo.then((m) => createContentHasher(dir, { mode: 'context', exclude: isExcluded, memo: m }))
+      const filter = patterns.length ? { filter: createPatternFilter({ excludePatterns: patterns }) } : {}
+      h = memo.then((m) => createContentHasher(dir, { mode: 'context', ...filter, memo: m }))
       hashers.set(dir, h)
     }
     return h
   }
-  const context: ContextChecksum = async (dir, path, o) => (await contextHasher(dir, o.isExcluded)).checksum(path, { followLinks: o.followLinks, wildcard: o.wildcard })
+  const context: ContextChecksum = async (dir, path, o) => (await contextHasher(dir, o.patterns)).checksum(path, { followLinks: o.followLinks, wildcard: o.wildcard })
 
   const ref = async (r: BuildRef, paths: readonly string[], signal: AbortSignal): Promise<Digest> => {
     if (r.kind === 'context') {
@@ -56,7 +57,9 @@ export function makeChecksum(state: State, _signal: AbortSignal): { context: Con
     }
   }
   const flush = async () => {
-    if (memo) await (await memo).save()
+    if (!memo) return
+    await mkdir(join(state.root, 'memo'), { recursive: true })
+    await (await memo).save()
   }
   return { context, ref, flush }
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { PatternMatcher, readDockerignore } from '../core/patternmatcher.ts'
 import type { ContextRef } from '../ops/build-ref.ts'
 import type { Digest } from '../core/digest.ts'
@@ -13,14 +13,17 @@ export async function loadIgnorePatterns(contextDir: string, dockerfilePath: str
   return []
 }
 
-export type ContextChecksum = (dir: string, path: string, o: { followLinks: boolean; wildcard: boolean; isExcluded: (rel: string) => boolean }) => Promise<Digest>
+export type ContextChecksum = (dir: string, path: string, o: { followLinks: boolean; wildcard: boolean; patterns: readonly string[] }) => Promise<Digest>
 
 /** The build context as a ContextRef. `.dockerignore` patterns hide files; checksums use BuildKit's contenthash. */
 export function createContextRef(dir: string, patterns: readonly string[], checksum: ContextChecksum): ContextRef {
   const pm = patterns.length ? new PatternMatcher(patterns) : undefined
+  // With `!` exceptions an excluded directory may still hold included files, so directories are
+  // only skipped when no exception exists (files are always checked).
   const cache = new Map<string, boolean>()
-  const isExcluded = (rel: string): boolean => {
+  const isExcluded = (rel: string, isDir = false): boolean => {
     if (!pm || rel === '' || rel === '.') return false
+    if (isDir && pm.exclusions) return false
     let hit = cache.get(rel)
     if (hit === undefined) {
       hit = pm.matchesOrParentMatches(rel)
@@ -32,8 +35,7 @@ export function createContextRef(dir: string, patterns: readonly string[], check
     kind: 'context',
     dir,
     isExcluded,
-    checksum: (path, o) => checksum(dir, path, { ...o, isExcluded }),
+    checksum: (path, o) => checksum(dir, path, { ...o, patterns }),
   }
 }
 
-export const dockerfileName = (p: string): string => basename(p)

@@ -11,7 +11,7 @@ export interface ContextRef {
   kind: 'context'
   dir: string
   /** True when a path (relative, `/`-separated) is excluded by .dockerignore. */
-  isExcluded(rel: string): boolean
+  isExcluded(rel: string, isDir?: boolean): boolean
   /** Content checksum of a path in the context (BuildKit's contenthash, context mode). */
   checksum(path: string, opts: { wildcard: boolean; followLinks: boolean }): Promise<Digest>
 }

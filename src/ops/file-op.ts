@@ -1,6 +1,7 @@
 import { chmod, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import { type Digest, sha256 } from '../core/digest.ts'
+import { NotFoundError } from '../core/errors.ts'
 import type { LayerStore } from '../snapshot/layer-store.ts'
 import { mountAt, unmount } from '../snapshot/mount.ts'
 import type { CacheDep, CacheMap, Op, OpContext } from '../solver/types.ts'
@@ -106,9 +107,24 @@ export class FileOp implements Op<BuildRef> {
       const paths = this.spec.actions.filter((a): a is CopyAction => a.kind === 'copy' && a.input === i).map((a) => a.src)
       const selector = sha256([...paths].sort().reverse().join('\0'))
       const unique = [...new Set(paths)].sort()
-      deps.push({ selector, contentDigest: (ref, signal) => this.#deps.checksum(ref, unique, signal) })
+      deps.push({ selector, contentDigest: (ref, signal) => this.#checksum(ref, unique, signal) })
     }
     return { digest: sha256(fileCacheMapJSON(this.spec)), deps }
+  }
+
+  async #checksum(ref: BuildRef, paths: readonly string[], signal: AbortSignal): Promise<Digest> {
+    try {
+      return await this.#deps.checksum(ref, paths, signal)
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new NotFoundError(`${this.spec.origin}: failed to compute cache key: ${err.message.replace(/^.*?("\/[^"]*")/, '$1')}`, {
+          code: 'ERR_COPY_SOURCE_NOT_FOUND',
+          hint: 'check that the path exists in the build context (or source stage) and is not excluded by .dockerignore',
+          cause: err,
+        })
+      }
+      throw err
+    }
   }
 
   async exec(inputs: readonly BuildRef[], ctx: OpContext): Promise<BuildRef> {
@@ -149,7 +165,7 @@ export class FileOp implements Op<BuildRef> {
           ...(owner ? { owner } : {}),
           ...(a.chmod !== undefined ? { mode: a.chmod } : {}),
           rootOwned: ctxRef !== undefined,
-          ...(ctxRef ? { skip: (rel: string) => ctxRef.isExcluded(rel) } : {}),
+          ...(ctxRef ? { skip: (rel: string, isDir: boolean) => ctxRef.isExcluded(rel, isDir) } : {}),
           origin: this.spec.origin,
         })
       }

@@ -35,7 +35,7 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
       userName = row[0]
     }
   } else {
-    const row = passwd.find((r) => r[0] === u)
+    const row = passwd.find((r) => r[0] === u) ?? (u === 'root' ? ['root', 'x', '0', '0'] : undefined)
     if (!row) throw new InvalidArgumentError(`unable to find user ${u}: no matching entries in passwd file`, { code: 'ERR_USER_UNKNOWN', hint: 'create the user in an earlier RUN step, or use a numeric uid' })
     uid = Number(row[2])
     gid = Number(row[3])

@@ -102,8 +102,10 @@ export class Solver<R> {
           if (slow !== fast) {
             const hit = await lookup(slow)
             if (hit) {
+              // Also record it under the fast key, and hand the fast key downstream, so that the next
+              // build (which will hit the fast key) derives the same downstream keys.
               if (fast) await this.#opts.cache.put([fast], hit.ref, v.name)
-              return this.#hit(v, slow, hit)
+              return this.#hit(v, fast ?? slow, hit)
             }
           }
         }

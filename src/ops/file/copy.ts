@@ -11,7 +11,7 @@ export interface CopyOptions {
   mode?: number
   /** Reset owners to root (build-context sources, as BuildKit's client does). */
   rootOwned: boolean
-  skip?: (rel: string) => boolean
+  skip?: (rel: string, isDir: boolean) => boolean
   /** Where the instruction comes from, for messages. */
   origin: string
 }
@@ -30,7 +30,7 @@ export async function copySources(srcRoot: string, sources: readonly string[], d
       matches.push(...(await expandGlob(srcRoot, clean, skip)))
       continue
     }
-    const exists = clean === '' || (!skip(clean) && (await lstat(join(srcRoot, clean)).then(() => true, () => false)))
+    const exists = clean === '' || (!skip(clean, false) && (await lstat(join(srcRoot, clean)).then(() => true, () => false)))
     if (!exists) {
       throw new NotFoundError(`${o.origin}: "/${clean}": not found`, {
         code: 'ERR_COPY_SOURCE_NOT_FOUND',
@@ -75,14 +75,14 @@ async function ensureDir(destRoot: string, dir: string, o: CopyOptions): Promise
   }
 }
 
-async function copyTree(srcRoot: string, rel: string, destDir: string, o: CopyOptions, skip: (rel: string) => boolean): Promise<void> {
+async function copyTree(srcRoot: string, rel: string, destDir: string, o: CopyOptions, skip: (rel: string, isDir: boolean) => boolean): Promise<void> {
   const names = (await readdir(join(srcRoot, rel))).sort()
   for (const name of names) {
     const childRel = rel ? `${rel}/${name}` : name
-    if (skip(childRel)) continue
     const src = join(srcRoot, childRel)
-    const target = join(destDir, name)
     const st = await lstat(src)
+    if (skip(childRel, st.isDirectory())) continue
+    const target = join(destDir, name)
     await copyEntry(src, target, o, false)
     if (st.isDirectory()) {
       await copyTree(srcRoot, childRel, target, o, skip)

@@ -37,7 +37,7 @@ export function matchSegment(pattern: string, name: string): boolean {
  * Expands a `/`-separated pattern (relative to `root`) to the matching relative paths, sorted.
  * `skip(rel)` hides entries (e.g. .dockerignore'd files).
  */
-export async function expandGlob(root: string, pattern: string, skip: (rel: string) => boolean = () => false): Promise<string[]> {
+export async function expandGlob(root: string, pattern: string, skip: (rel: string, isDir: boolean) => boolean = () => false): Promise<string[]> {
   const parts = pattern.split('/').filter((p) => p !== '' && p !== '.')
   let current = ['']
   for (const part of parts) {
@@ -50,7 +50,7 @@ export async function expandGlob(root: string, pattern: string, skip: (rel: stri
       const names = await readdir(join(root, base)).catch(() => [] as string[])
       for (const n of names.sort()) {
         const rel = base ? `${base}/${n}` : n
-        if (matchSegment(part, n) && !skip(rel)) next.push(rel)
+        if (matchSegment(part, n) && !skip(rel, false)) next.push(rel)
       }
     }
     current = next
