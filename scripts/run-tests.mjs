@@ -31,6 +31,11 @@ if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
+// Integration tests run the real CLI (bin/cairn.js over dist/): build it first so it is never stale.
+if (files.some((f) => f.endsWith('.itest.ts'))) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+}
 const res = spawnSync(process.execPath, [
   '--import', 'tsx',
   '--test', '--test-concurrency=1', '--test-reporter=spec',
