@@ -29,6 +29,6 @@ export function keyFromRecord(recordDigest: Digest, links: readonly KeyLink[]): 
 }
 
 /** The slow-key link for a content checksum: BuildKit's `sha256("<content>@-1")` root key. */
-export function contentLink(content: Digest): string {
+export function contentLink(content: Digest): Digest {
   return sha256(`${content}@-1`)
 }

@@ -1,6 +1,6 @@
 import type { Digest } from '../core/digest.ts'
 import { CairnError } from '../core/errors.ts'
-import { cacheKey, contentLink, type KeyLink } from './cache-key.ts'
+import { cacheKey, contentLink, type KeyLink, rootKey } from './cache-key.ts'
 import type { CacheLookup, Materialize, SolveEvent, Vertex } from './types.ts'
 
 export interface SolverOptions<R> {
@@ -15,6 +15,19 @@ export interface SolverOptions<R> {
   parallelism?: number
 }
 
+/** How a result is linked in BuildKit's cache graph: its record digest and, per input, the known links. */
+export interface SolvedRecord {
+  /** BuildKit's record digest: rootKey(cache-map digest, 0). */
+  digest: Digest
+  deps: {
+    selector?: Digest
+    /** The input's key (BuildKit's link to the input record), when the input has one. */
+    input?: Digest
+    /** The content link (digest of BuildKit's slow-key record), when it was computed. */
+    content?: Digest
+  }[]
+}
+
 /** The outcome of solving one vertex. */
 export interface Solved<R> {
   /** The key downstream ops link to; undefined for ops without a key (local sources). */
@@ -22,6 +35,8 @@ export interface Solved<R> {
   cached: boolean
   /** The result; it may need `materialize` before an op reads it. */
   ref: R
+  /** Undefined for ops without a key. */
+  record?: SolvedRecord
 }
 
 /**
@@ -79,22 +94,31 @@ export class Solver<R> {
       return inputRefs
     }
 
+    let record: SolvedRecord | undefined
     if (cm) {
       if (cm.deps.length !== v.inputs.length) {
         throw new CairnError('ERR_SOLVER_DEPS', `${v.name}: cache map has ${cm.deps.length} deps for ${v.inputs.length} inputs`)
       }
+      const rec: SolvedRecord = {
+        digest: rootKey(cm.digest, 0),
+        deps: cm.deps.map((d, i) => ({ ...(d.selector ? { selector: d.selector } : {}), ...(inputs[i]?.key ? { input: inputs[i]?.key } : {}) })),
+      }
+      record = rec
       if (inputs.every((i) => i.key !== undefined)) {
         fast = cacheKey(cm.digest, 0, inputs.map((inp, i): KeyLink => ({ selector: cm.deps[i]?.selector, link: inp.key as string })))
         const hit = await lookup(fast)
-        if (hit) return this.#hit(v, fast, hit)
+        if (hit) return this.#hit(v, fast, hit, rec)
       }
-      if (cm.deps.some((d) => d.contentDigest) ) {
+      if (cm.deps.some((d) => d.contentDigest)) {
         const refs = await materializedInputs()
         const links: KeyLink[] = []
         let complete = true
         for (const [i, dep] of cm.deps.entries()) {
-          if (dep.contentDigest) links.push({ link: contentLink(await dep.contentDigest(refs[i] as R, signal)) })
-          else if (inputs[i]?.key !== undefined) links.push({ selector: dep.selector, link: inputs[i]?.key as string })
+          if (dep.contentDigest) {
+            const content = contentLink(await dep.contentDigest(refs[i] as R, signal))
+            ;(rec.deps[i] as SolvedRecord['deps'][number]).content = content
+            links.push({ link: content })
+          } else if (inputs[i]?.key !== undefined) links.push({ selector: dep.selector, link: inputs[i]?.key as string })
           else complete = false
         }
         if (complete) {
@@ -105,7 +129,7 @@ export class Solver<R> {
               // Also record it under the fast key, and hand the fast key downstream, so that the next
               // build (which will hit the fast key) derives the same downstream keys.
               if (fast) await this.#opts.cache.put([fast], hit.ref, v.name)
-              return this.#hit(v, fast ?? slow, hit)
+              return this.#hit(v, fast ?? slow, hit, rec)
             }
           }
         }
@@ -117,16 +141,17 @@ export class Solver<R> {
     const ref = await this.#exec(v, refs, signal)
     const keys = [fast, slow].filter((k): k is Digest => k !== undefined)
     if (keys.length > 0) await this.#opts.cache.put(keys, ref, v.name)
-    return { key: fast ?? slow, cached: false, ref }
+    const key = fast ?? slow
+    return { key, cached: false, ref, ...(record && key ? { record } : {}) }
   }
 
-  #hit(v: Vertex<R>, key: Digest, hit: { ref: R; source: string }): Solved<R> {
+  #hit(v: Vertex<R>, key: Digest, hit: { ref: R; source: string }, record: SolvedRecord): Solved<R> {
     if (!v.internal) {
       const at = Date.now()
       this.#opts.emit({ type: 'vertex.cached', id: v.id, name: v.name, source: hit.source, at })
       this.#opts.emit({ type: 'vertex.done', id: v.id, name: v.name, cached: true, source: hit.source, durationMs: 0, at })
     }
-    return { key, cached: true, ref: hit.ref }
+    return { key, cached: true, ref: hit.ref, record }
   }
 
   async #exec(v: Vertex<R>, inputs: R[], signal: AbortSignal): Promise<R> {
