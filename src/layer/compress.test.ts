@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { after, before, describe, it } from 'node:test'
+import { CairnError } from '../core/errors.ts'
+import { applyLayer } from './apply.ts'
+import { compressStream, decompressStream, detectCompression } from './compress.ts'
+import { type Compression, compressionOfMediaType, layerMediaType } from './media-type.ts'
+import { assertSameTree, cleanup, concatAll, isRoot, makeTree, run, tempDir } from './test-support.ts'
+import { packLayer } from './write-layer.ts'
+
+const hex = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+const KINDS: Compression[] = ['gzip', 'zstd', 'uncompressed']
+
+describe('compression', () => {
+  const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(2_000_000, 'abc'), randomBytes(1000)])
+  for (const kind of KINDS) {
+    it(`${kind}: round trip, autodetected, deterministic`, async () => {
+      const z1 = await concatAll(Readable.from([data]).compose(compressStream(kind)))
+      const z2 = await concatAll(Readable.from([data.subarray(0, 5), data.subarray(5)]).compose(compressStream(kind)))
+      assert.deepEqual(z1, z2)
+      assert.equal(detectCompression(z1), kind)
+      assert.deepEqual(await concatAll(Readable.from([z1]).compose(decompressStream())), data)
+      // one byte at a time through the detector still works
+      const bytes = Array.from({ length: 16 }, (_, i) => z1.subarray(i, i + 1))
+      assert.deepEqual(await concatAll(Readable.from([...bytes, z1.subarray(16)]).compose(decompressStream())), data)
+    })
+  }
+  it('handles empty and tiny plain input', async () => {
+    assert.equal((await concatAll(Readable.from([]).compose(decompressStream()))).length, 0)
+    assert.equal((await concatAll(Readable.from([Buffer.from('ab')]).compose(decompressStream()))).toString(), 'ab')
+  })
+  it('fails on truncated gzip and zstd', async () => {
+    for (const kind of ['gzip', 'zstd'] as const) {
+      const z = await concatAll(Readable.from([data]).compose(compressStream(kind)))
+      await assert.rejects(concatAll(Readable.from([z.subarray(0, z.length - 20)]).compose(decompressStream())), kind)
+    }
+  })
+  it('is readable by gzip(1) and zstd(1)', async () => {
+    const dir = await tempDir('cz')
+    try {
+      const z = await concatAll(Readable.from([data]).compose(compressStream('gzip', 1)))
+      assert.equal(z.subarray(4, 8).readUInt32LE(), 0) // mtime 0 in the header
+      assert.equal(z[9], 3) // OS unix
+      await writeFile(join(dir, 'd.gz'), z)
+      await writeFile(join(dir, 'd.zst'), await concatAll(Readable.from([data]).compose(compressStream('zstd'))))
+      for (const [cmd, f] of [
+        ['gzip', 'd.gz'],
+        ['zstd', 'd.zst'],
+      ]) {
+        const { stdout } = await run('sh', ['-c', `${cmd} -dc ${join(dir, f)} | sha256sum`])
+        assert.equal(`sha256:${stdout.split(' ')[0]}`, hex(data), cmd)
+      }
+      // identical bytes whatever the chunking, also across the 1 MiB gzip block boundary
+      const bigger = Buffer.concat([data, data])
+      const a = await concatAll(Readable.from([bigger]).compose(compressStream('gzip')))
+      const parts = Array.from({ length: 200 }, (_, i) => bigger.subarray(i * 23456, (i + 1) * 23456))
+      const b = await concatAll(Readable.from([...parts, bigger.subarray(200 * 23456)]).compose(compressStream('gzip')))
+      assert.deepEqual(a, b)
+    } finally {
+      await cleanup(dir)
+    }
+  })
+  it('maps media types', () => {
+    assert.equal(compressionOfMediaType('application/vnd.oci.image.layer.v1.tar+zstd'), 'zstd')
+    assert.equal(compressionOfMediaType('application/vnd.docker.image.rootfs.diff.tar.gzip'), 'gzip')
+    assert.equal(compressionOfMediaType('application/vnd.oci.image.layer.v1.tar'), 'uncompressed')
+    assert.equal(layerMediaType('gzip'), 'application/vnd.oci.image.layer.v1.tar+gzip')
+    assert.equal(layerMediaType('gzip', { docker: true }), 'application/vnd.docker.image.rootfs.diff.tar.gzip')
+    assert.throws(() => compressionOfMediaType('application/json'), /not a layer media type/)
+    assert.throws(() => compressStream('gzip', 12), /level/)
+  })
+})
+
+describe('packLayer', { skip: !isRoot && 'needs root' }, () => {
+  let w: string
+  before(async () => {
+    w = await tempDir('pack')
+    await makeTree(join(w, 'src'))
+  })
+  after(() => cleanup(w))
+
+  for (const kind of KINDS) {
+    it(`${kind}: digest/size match the sink's bytes, diffID matches the decompressed tar`, async () => {
+      const blob = join(w, `layer.${kind}`)
+      let scanned = 0
+      const res = await packLayer({ upperDir: join(w, 'src'), mode: 'plain' }, (s) => pipeline(s, createWriteStream(blob)), {
+        compression: kind,
+        onUncompressedChunk: (c) => {
+          scanned += c.length
+        },
+      })
+      const bytes = await readFile(blob)
+      assert.equal(res.digest, hex(bytes))
+      assert.equal(res.size, bytes.length)
+      const { stdout } = await run('sha256sum', [blob])
+      assert.equal(res.digest, `sha256:${stdout.split(' ')[0]}`)
+      const tar = await concatAll(Readable.from([bytes]).compose(decompressStream()))
+      assert.equal(res.diffID, hex(tar))
+      assert.equal(res.uncompressedSize, tar.length)
+      assert.equal(scanned, tar.length)
+      assert.equal(res.mediaType, layerMediaType(kind))
+      if (kind === 'uncompressed') assert.equal(res.diffID, res.digest)
+      const dest = join(w, `out-${kind}`)
+      await mkdir(dest)
+      const applied = await applyLayer(createReadStream(blob).compose(decompressStream()), dest, { mode: 'plain' })
+      assert.equal(applied.diffID, res.diffID)
+      await assertSameTree(join(w, 'src'), dest)
+    })
+  }
+
+  it('propagates sink failures and scanner failures', async () => {
+    await assert.rejects(
+      packLayer(
+        { upperDir: join(w, 'src'), mode: 'plain' },
+        async (s) => {
+          s.resume()
+          throw new CairnError('ERR_TEST', 'sink broke')
+        },
+        { compression: 'gzip' },
+      ),
+      /sink broke/,
+    )
+    await assert.rejects(
+      packLayer({ upperDir: join(w, 'src'), mode: 'plain' }, (s) => pipeline(s, createWriteStream('/dev/null')), {
+        compression: 'zstd',
+        onUncompressedChunk: () => {
+          throw new CairnError('ERR_TEST', 'secret found')
+        },
+      }),
+      /secret found/,
+    )
+  })
+
+  it('honours an abort signal', async () => {
+    await writeFile(join(w, 'src/abort-big'), Buffer.alloc(8 * 1024 * 1024))
+    const ac = new AbortController()
+    const p = packLayer(
+      { upperDir: join(w, 'src'), mode: 'plain' },
+      async (s) => {
+        for await (const _ of s) ac.abort()
+      },
+      { compression: 'uncompressed', signal: ac.signal },
+    )
+    await assert.rejects(p, { name: 'AbortError' })
+  })
+})

@@ -1,0 +1,135 @@
+/**
+ * Layer compression: gzip (parallel 1 MiB members via node:zlib; deterministic: header mtime
+ * 0, OS unix), zstd (zstd-napi, multi-threaded) or none, plus a decompressor that detects
+ * the format from magic bytes.
+ */
+import { availableParallelism } from 'node:os'
+import { PassThrough, Transform, type TransformCallback } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import { CompressStream, DecompressStream } from 'zstd-napi'
+import { InvalidArgumentError } from '../core/errors.ts'
+import type { Compression } from './media-type.ts'
+import { ParallelGzip } from './parallel-gzip.ts'
+
+const GZIP_MAGIC = [0x1f, 0x8b]
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
+const HWM = 1024 * 1024
+/** gzip members compressed at once (see parallel-gzip.ts for the measurement). */
+const GZIP_PARALLEL = 2
+
+function checkLevel(kind: Compression, level: number | undefined, min: number, max: number): void {
+  if (level !== undefined && (!Number.isInteger(level) || level < min || level > max)) {
+    throw new InvalidArgumentError(`${kind} compression level must be an integer in [${min}, ${max}], got ${level}`)
+  }
+}
+
+/** A compressing Transform; the same input always gives the same bytes. */
+export function compressStream(kind: Compression, level?: number): Transform {
+  switch (kind) {
+    case 'gzip':
+      checkLevel(kind, level, 1, 9)
+      return new ParallelGzip(level ?? 6, GZIP_PARALLEL)
+    case 'zstd':
+      checkLevel(kind, level, -7, 22)
+      // zstd's MT mode gives the same bytes for any nbWorkers >= 1 (checked: 1 and 2 agree), so
+      // the worker count may follow the machine without breaking determinism. 2 workers: 466
+      // MB/s vs 191 MB/s single-threaded on the 220 MB benchmark layer.
+      return new CompressStream({ compressionLevel: level ?? 3, nbWorkers: Math.min(4, Math.max(1, availableParallelism())) })
+    case 'uncompressed':
+      return new PassThrough({ highWaterMark: HWM })
+    default:
+      throw new InvalidArgumentError(`unknown compression ${JSON.stringify(kind)}`)
+  }
+}
+
+/** Which compression `head` (the first bytes of a blob) starts with. */
+export function detectCompression(head: Buffer): Compression {
+  const starts = (m: number[]): boolean => head.length >= m.length && m.every((b, i) => head[i] === b)
+  if (starts(GZIP_MAGIC)) return 'gzip'
+  if (starts(ZSTD_MAGIC)) return 'zstd'
+  return 'uncompressed'
+}
+
+/** Decompresses gzip or zstd, passes anything else through; detection by magic bytes. */
+class AutoDecompress extends Transform {
+  #head: Buffer[] = []
+  #headLen = 0
+  #inner: Transform | undefined
+  #passthrough = false
+
+  constructor() {
+    super({ highWaterMark: HWM })
+  }
+
+  #start(head: Buffer): Transform | undefined {
+    const kind = detectCompression(head)
+    if (kind === 'uncompressed') {
+      this.#passthrough = true
+      return undefined
+    }
+    const inner = kind === 'gzip' ? createGunzip({ chunkSize: 256 * 1024 }) : new DecompressStream()
+    inner.on('data', (d: Buffer) => {
+      if (!this.push(d)) inner.pause()
+    })
+    inner.on('error', (err) => this.destroy(err))
+    this.#inner = inner
+    return inner
+  }
+
+  override _read(size: number): void {
+    this.#inner?.resume()
+    super._read(size)
+  }
+
+  #forward(chunk: Buffer, cb: TransformCallback): void {
+    if (this.#passthrough) {
+      cb(null, chunk)
+    } else if ((this.#inner as Transform).write(chunk)) {
+      cb()
+    } else {
+      ;(this.#inner as Transform).once('drain', () => cb())
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#inner !== undefined || this.#passthrough) {
+      this.#forward(chunk, cb)
+      return
+    }
+    this.#head.push(chunk)
+    this.#headLen += chunk.length
+    if (this.#headLen < ZSTD_MAGIC.length) {
+      cb()
+      return
+    }
+    const all = Buffer.concat(this.#head, this.#headLen)
+    this.#head = []
+    this.#start(all)
+    this.#forward(all, cb)
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.#inner === undefined && !this.#passthrough) {
+      const all = Buffer.concat(this.#head, this.#headLen)
+      this.#head = []
+      const started = this.#start(all)
+      if (started === undefined) {
+        cb(null, all)
+        return
+      }
+      started.write(all)
+    }
+    const inner = this.#inner
+    if (inner === undefined) {
+      cb()
+      return
+    }
+    inner.once('end', () => cb())
+    inner.end()
+  }
+}
+
+/** A Transform that undoes gzip/zstd (detected from the magic bytes) or passes plain data. */
+export function decompressStream(): Transform {
+  return new AutoDecompress()
+}

@@ -1,0 +1,10 @@
+/** Public API of src/layer: layer tar codec, diff → layer, apply, compression, one-pass packing. */
+export { type ApplyOptions, type ApplyResult, applyLayer } from './apply.ts'
+export { compressStream, decompressStream, detectCompression } from './compress.ts'
+export { type LayerTarOptions, layerTarStream, writeDirTar, writeLayerTar } from './diff.ts'
+export * from './media-type.ts'
+export { makeHeader, type TarEntryType, type TarHeader } from './tar-header.ts'
+export { readTar, type TarEntry, type TarReadOptions } from './tar-reader.ts'
+export { encodeTar, type TarSourceEntry, tarStream } from './tar-writer.ts'
+export { OPAQUE_MARKER, type WalkMode, type WalkOptions, WHITEOUT_PREFIX, walkLayerEntries } from './walk.ts'
+export { type LayerScanner, type PackOptions, type PackResult, type PackSource, packLayer } from './write-layer.ts'
