@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Digest } from './digest.ts'
+import { FailedPreconditionError } from './errors.ts'
 
 /**
  * A pass-through that hashes (sha256) and counts what flows through it. Read `digest()` and
@@ -32,10 +33,37 @@ export async function readAllLimited(stream: AsyncIterable<Buffer | string>, lim
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     n += b.length
     if (n > limit) {
-      const { FailedPreconditionError } = await import('./errors.ts')
       throw new FailedPreconditionError(`${what} is larger than ${limit} bytes`, { code: 'ERR_TOO_LARGE' })
     }
     parts.push(b)
   }
   return Buffer.concat(parts)
+}
+
+/**
+ * A pass-through that checks the bytes against an expected digest and size, failing the stream at
+ * its end (or as soon as it is too long) with a FailedPreconditionError naming `what`.
+ */
+export function verifyingStream(expected: { digest: string; size?: number }, what: string): Transform {
+  const hash = createHash('sha256')
+  let size = 0
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length
+      if (expected.size !== undefined && expected.size >= 0 && size > expected.size) {
+        cb(new FailedPreconditionError(`${what}: more than the expected ${expected.size} bytes`, { code: 'ERR_CONTENT_SIZE_MISMATCH' }))
+        return
+      }
+      hash.update(chunk)
+      cb(null, chunk)
+    },
+    flush(cb) {
+      const got = `sha256:${hash.digest('hex')}`
+      if (expected.size !== undefined && expected.size >= 0 && size !== expected.size) {
+        cb(new FailedPreconditionError(`${what}: truncated: ${size} of ${expected.size} bytes`, { code: 'ERR_CONTENT_SIZE_MISMATCH' }))
+      } else if (got !== expected.digest) {
+        cb(new FailedPreconditionError(`${what}: digest mismatch: the bytes hash to ${got}`, { code: 'ERR_CONTENT_DIGEST_MISMATCH' }))
+      } else cb()
+    },
+  })
 }

@@ -58,6 +58,9 @@ export function createPlainReporter(write: (s: string) => void, redact: Redact =
         case 'warning':
           write(`WARNING: ${ev.rule}: ${redact(ev.message)}\n`)
           break
+        case 'vertex.warning':
+          write(`#${num(ev.id, ev.name)} WARNING: ${redact(ev.message)}\n`)
+          break
         case 'info':
           write(`${redact(ev.message)}\n`)
           break

@@ -72,6 +72,9 @@ export function createTtyReporter(out: NodeJS.WriteStream, redact: Redact = (s) 
           if (r && r.logs.length > 50) r.logs.splice(0, r.logs.length - 50)
           break
         }
+        case 'vertex.warning':
+          warnings.push(`${ev.name}: ${redact(ev.message)}`)
+          break
         case 'warning':
           warnings.push(`${ev.rule}: ${redact(ev.message)}`)
           break

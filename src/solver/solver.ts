@@ -47,6 +47,7 @@ export interface Solved<R> {
 export class Solver<R> {
   #opts: SolverOptions<R>
   #memo = new Map<string, Promise<Solved<R>>>()
+  #vertices = new Map<string, Vertex<R>>()
   #materialized = new Map<string, Promise<R>>()
   #running = 0
   #queue: (() => void)[] = []
@@ -60,6 +61,7 @@ export class Solver<R> {
     if (!p) {
       p = this.#solve(v, signal)
       this.#memo.set(v.id, p)
+      this.#vertices.set(v.id, v)
     }
     return p
   }
@@ -74,10 +76,37 @@ export class Solver<R> {
     if (!s.cached) return Promise.resolve(s.ref)
     let p = this.#materialized.get(v.id)
     if (!p) {
-      p = this.#opts.materialize(s.ref, signal)
+      p = this.#opts.materialize(s.ref, signal).catch((err: unknown) => this.#recompute(v, s, err, signal))
       this.#materialized.set(v.id, p)
     }
     return p
+  }
+
+  /**
+   * A cached result that cannot be materialized (an imported blob is missing or corrupt) is a
+   * cache miss, not a failed build: the step runs after all, and its key is re-pointed at the
+   * fresh result.
+   */
+  async #recompute(v: Vertex<R>, s: Solved<R>, err: unknown, signal: AbortSignal): Promise<R> {
+    if (signal.aborted) throw err
+    const msg = err instanceof Error ? err.message : String(err)
+    this.#opts.emit({ type: 'vertex.warning', id: v.id, name: v.name, message: `cached result unusable (${msg}); running the step instead`, at: Date.now() })
+    const inputs = await Promise.all(v.inputs.map((i) => this.solve(i, signal)))
+    const refs = await Promise.all(v.inputs.map((iv, i) => this.#materialize(iv, inputs[i] as Solved<R>, signal)))
+    const ref = await this.#exec(v, refs, signal)
+    if (s.key) await this.#opts.cache.put([s.key], ref, v.name)
+    s.ref = ref
+    return ref
+  }
+
+  /** Every vertex solved so far with its outcome (for cache export and reports). */
+  async solvedSteps(): Promise<{ vertex: Vertex<R>; solved: Solved<R> }[]> {
+    const out: { vertex: Vertex<R>; solved: Solved<R> }[] = []
+    for (const [id, p] of this.#memo) {
+      const v = this.#vertices.get(id)
+      if (v) out.push({ vertex: v, solved: await p })
+    }
+    return out
   }
 
   async #solve(v: Vertex<R>, signal: AbortSignal): Promise<Solved<R>> {

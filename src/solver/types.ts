@@ -56,3 +56,4 @@ export type SolveEvent =
   | { type: 'vertex.done'; id: string; name: string; cached: boolean; source?: string; durationMs: number; at: number; error?: string }
   | { type: 'vertex.log'; id: string; name: string; stream: 1 | 2; data: Buffer; at: number }
   | { type: 'vertex.miss'; id: string; name: string; keys: { fast?: Digest; slow?: Digest }; at: number }
+  | { type: 'vertex.warning'; id: string; name: string; message: string; at: number }

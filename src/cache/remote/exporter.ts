@@ -1,0 +1,127 @@
+import type { BlobProvider } from '../../content/blob-store.ts'
+import { mapLimit } from '../../core/concurrency.ts'
+import type { Descriptor } from '../../core/descriptor.ts'
+import type { Compression } from '../../layer/media-type.ts'
+import type { LayerStore } from '../../snapshot/layer-store.ts'
+import {
+  ANNOTATION_CREATED_AT,
+  ANNOTATION_UNCOMPRESSED,
+  CACHE_CONFIG_MEDIA_TYPE,
+  type CacheGraphBuilder,
+  encodeCacheConfig,
+  encodeConfigDocument,
+  type WrapOptions,
+  wrapManifest,
+} from '../format/index.ts'
+import { buildCacheGraph, type ExportStep } from './build-graph.ts'
+import { readCacheRef } from './read-ref.ts'
+import { mergeGraphInto } from './merge.ts'
+import type { CacheTransport } from './transport.ts'
+
+export interface CacheExportOptions {
+  mode: 'min' | 'max'
+  compression: Compression
+  compressionLevel?: number
+  /** Recompress layers that exist in another compression (otherwise they are reused as they are). */
+  forceCompression: boolean
+  /** The refs to write (a tag for local/registry, names for s3/azblob, the scope key for gha). */
+  refs: readonly string[]
+  /** Wrapper form for manifest-style refs (registry, local). */
+  wrap?: WrapOptions
+  /** Keep what the refs already hold (records of other builds sharing the cache) instead of replacing it. */
+  merge: boolean
+  /** Results older than this (ms) are not carried over by a merge. */
+  mergeMaxAgeMs?: number
+  concurrency?: number
+  now: Date
+}
+
+export interface CacheExportDeps {
+  layers: LayerStore
+  blobs: BlobProvider
+  signal: AbortSignal
+}
+
+export interface CacheExportResult {
+  /** Blobs uploaded by this export, and blobs the destination had already. */
+  uploaded: number
+  present: number
+  uploadedBytes: number
+  records: number
+  layers: number
+}
+
+/**
+ * The generic cache exporter, written once for every backend: builds BuildKit's cache graph from
+ * the build's steps, makes each layer's blob in the requested compression (reusing existing ones),
+ * uploads the blobs the destination lacks (touching the ones it has), and only then writes the
+ * refs — so a ref never names a missing blob and an interrupted export leaves the old ref intact.
+ */
+export async function exportCache(
+  steps: readonly ExportStep[],
+  finals: readonly string[],
+  transport: CacheTransport,
+  o: CacheExportOptions,
+  d: CacheExportDeps,
+): Promise<CacheExportResult> {
+  const { signal } = d
+  const { builder } = await buildCacheGraph(steps, {
+    mode: o.mode,
+    finals,
+    layerBlob: async (id) => {
+      const desc = await d.layers.ensureBlob(id, o.compression, signal, {
+        force: o.forceCompression,
+        ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
+      })
+      const rec = await d.layers.must(id)
+      return {
+        ...desc,
+        annotations: { [ANNOTATION_UNCOMPRESSED]: await d.layers.diffID(id, signal), [ANNOTATION_CREATED_AT]: new Date(rec.createdAt * 1000).toISOString() },
+      }
+    },
+    createdAt: async (id) => new Date((await d.layers.must(id)).createdAt * 1000).toISOString(),
+  })
+  if (o.merge) await mergeExisting(builder, transport, o, signal)
+
+  const graph = builder.graph()
+  const encoded = transport.refForm === 'manifest' ? encodeCacheConfig(graph) : encodeConfigDocument(graph)
+  const result: CacheExportResult = { uploaded: 0, present: 0, uploadedBytes: 0, records: graph.records.length, layers: encoded.layers.length }
+  if (encoded.layers.length === 0) return result // nothing to export (BuildKit writes nothing either)
+
+  await mapLimit(encoded.layers, o.concurrency ?? 4, async (desc) => {
+    const have = await transport.statBlob(desc.digest, { signal })
+    if (have && have.size === desc.size) {
+      result.present++
+      await transport.touchBlob?.(desc.digest, { signal })
+      return
+    }
+    await transport.putBlob(desc, () => d.blobs.open(desc, { signal }), { signal })
+    result.uploaded++
+    result.uploadedBytes += desc.size
+  })
+
+  if (transport.refForm === 'config') {
+    for (const ref of o.refs) await transport.writeRef(ref, encoded.config, CACHE_CONFIG_MEDIA_TYPE, { signal })
+    return result
+  }
+  const configDesc: Descriptor = encoded.configDescriptor
+  if (!(await transport.statBlob(configDesc.digest, { signal }))) {
+    await transport.putBlob(configDesc, () => bufferStream(encoded.config), { signal })
+  }
+  const manifest = wrapManifest(configDesc, encoded.layers, o.wrap ?? {})
+  for (const ref of o.refs) await transport.writeRef(ref, manifest.bytes, manifest.mediaType, { signal })
+  return result
+}
+
+async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTransport, o: CacheExportOptions, signal: AbortSignal): Promise<void> {
+  const oldest = o.now.getTime() - (o.mergeMaxAgeMs ?? 7 * 24 * 3600 * 1000)
+  for (const ref of o.refs) {
+    const existing = await readCacheRef(transport, ref, signal).catch(() => undefined)
+    if (existing) mergeGraphInto(builder, existing.graph, (createdAt) => Date.parse(createdAt) >= oldest)
+  }
+}
+
+async function bufferStream(b: Uint8Array) {
+  const { Readable } = await import('node:stream')
+  return Readable.from([Buffer.from(b)])
+}

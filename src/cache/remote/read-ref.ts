@@ -1,0 +1,39 @@
+import type { Descriptor } from '../../core/descriptor.ts'
+import { FailedPreconditionError } from '../../core/errors.ts'
+import { readAllLimited } from '../../core/streams.ts'
+import { sha256 } from '../../core/digest.ts'
+import { type CacheGraph, decodeCacheConfig, decodeConfigDocument, MAX_CONFIG_SIZE, unwrap } from '../format/index.ts'
+import type { CacheTransport } from './transport.ts'
+
+export interface CacheRefContent {
+  graph: CacheGraph
+  layers: Descriptor[]
+}
+
+/**
+ * Reads one cache ref and decodes it, whichever form the backend stores: a manifest / index whose
+ * config blob is the cache config (registry, local), or the config document itself (s3, azblob,
+ * gha). Returns undefined when the ref does not exist. Every document is capped at 1 MiB.
+ */
+export async function readCacheRef(transport: CacheTransport, name: string, signal: AbortSignal): Promise<CacheRefContent | undefined> {
+  const doc = await transport.readRef(name, { signal })
+  if (!doc) return undefined
+  const what = `cache ${transport.location} ref ${name}`
+  if (transport.refForm === 'config') {
+    const { graph, layers } = decodeConfigDocument(doc, { what })
+    return { graph, layers }
+  }
+  const w = unwrap(doc)
+  if (!w.configDescriptor) {
+    throw new FailedPreconditionError(`${what}: the manifest holds no cache config (is this an image rather than a cache?)`, {
+      code: 'ERR_CACHE_NOT_A_CACHE',
+      hint: 'for an image with inline cache use --cache-from type=registry,ref=IMAGE; otherwise point at the cache ref written by --cache-to',
+    })
+  }
+  const cd = w.configDescriptor
+  if (cd.size > MAX_CONFIG_SIZE) throw new FailedPreconditionError(`${what}: cache config is ${cd.size} bytes, more than the 1 MiB limit`, { code: 'ERR_TOO_LARGE' })
+  const stream = await transport.openBlob(cd, { signal })
+  const bytes = await readAllLimited(stream, MAX_CONFIG_SIZE, `${what} config ${cd.digest}`)
+  if (sha256(bytes) !== cd.digest) throw new FailedPreconditionError(`${what}: config blob ${cd.digest} is corrupt (digest mismatch)`, { code: 'ERR_CACHE_CORRUPT' })
+  return { graph: decodeCacheConfig(bytes, { descriptors: w.layers, what }), layers: w.layers }
+}
