@@ -19,6 +19,8 @@ import { createLocalCache } from '../ops/local-cache.ts'
 import type { BuildEvent } from '../progress/events.ts'
 import { Solver } from '../solver/solver.ts'
 import type { Vertex } from '../solver/types.ts'
+import type { CacheExportSpec, CacheImportSpec } from '../cache/spec/types.ts'
+import { exportCaches, exportSteps, importCaches, type TransportFactory } from './cache.ts'
 import { makeChecksum } from './checksum.ts'
 import { createContextRef, loadIgnorePatterns } from './context.ts'
 import type { State } from './state.ts'
@@ -36,11 +38,15 @@ export interface BuildOptions {
   platform: Platform
   /** SOURCE_DATE_EPOCH, when set. */
   epoch?: number
+  cacheFrom: CacheImportSpec[]
+  cacheTo: CacheExportSpec[]
 }
 
 export interface BuildDeps {
   state: State
   executor: Executor
+  /** Opens cache backends for --cache-from / --cache-to. */
+  transports: TransportFactory
   emit(ev: BuildEvent): void
   signal: AbortSignal
 }
@@ -84,8 +90,9 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   })
   for (const w of conv.warnings) d.emit({ type: 'warning', rule: w.rule, message: w.range ? `${file}:${w.range.startLine}: ${w.message}` : w.message, at: Date.now() })
 
-  const steps: StepRecord[] = []
-  const cache = createLocalCache(state.cacheDir, state.layers)
+  const stepsById = new Map<string, StepRecord>()
+  const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
+  const cache = createLocalCache(state.cacheDir, state.layers, imported)
   const solver = new Solver<BuildRef>({
     cache,
     noCache: o.noCache,
@@ -94,21 +101,22 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
       return ref
     },
     emit: (ev) => {
-      if (ev.type === 'vertex.done') steps.push({ name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), durationMs: ev.durationMs })
+      // a later event for the same step wins (a cached result that had to be recomputed)
+      if (ev.type === 'vertex.done') stepsById.set(ev.id, { name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), durationMs: ev.durationMs })
       d.emit(ev)
     },
   })
-  const solved = conv.target ? await solver.solve(conv.target, signal) : undefined
+  const finalRef = conv.target ? await solver.build(conv.target, signal) : undefined
   await checksum.flush()
-  const layerIds = solved?.ref.kind === 'layers' ? solved.ref.layers : []
+  const layerIds = finalRef?.kind === 'layers' ? finalRef.layers : []
 
   const metadata: Record<string, unknown> = {}
   const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
   if (imageOutputs.length > 0) {
-    const refOf = async (v: Vertex<BuildRef> | undefined) => {
+    const refOf = async (v: Vertex<BuildRef> | undefined): Promise<readonly string[] | undefined> => {
       if (!v) return []
       const r = (await solver.solve(v, signal)).ref
-      return r.kind === 'layers' ? r.layers : []
+      return r === undefined ? undefined : r.kind === 'layers' ? r.layers : []
     }
     const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
     const configBytes = Buffer.from(JSON.stringify(img.config))
@@ -127,6 +135,12 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
       d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now() })
     }
   }
+  if (o.cacheTo.length > 0) {
+    const exportable = await exportSteps(solver)
+    const results = await exportCaches(o.cacheTo, exportable, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal)
+    metadata['cairn.cache.exports'] = results
+  }
+  const steps = [...stepsById.values()]
   metadata['cairn.steps'] = steps
   return { metadata, steps }
 }

@@ -10,7 +10,9 @@ import type { Reporter } from '../progress/events.ts'
 import { createJsonReporter } from '../progress/json-reporter.ts'
 import { createPlainReporter } from '../progress/plain-reporter.ts'
 import { createTtyReporter } from '../progress/tty-reporter.ts'
+import { parseCacheSpecs } from '../cache/spec/parse.ts'
 import { BUILD_USAGE, type BuildArgs, parseBuildArgs, parseKeyValues } from './args.ts'
+import { createTransportFactory } from './transports.ts'
 
 const USAGE = `Usage: cairn COMMAND
 
@@ -88,7 +90,9 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
     process.stdout.write(BUILD_USAGE)
     return 0
   }
-  for (const [flag, vals] of [['--cache-to', a.cacheTo], ['--cache-from', a.cacheFrom], ['--secret', a.secrets]] as const) {
+  const cacheTo = parseCacheSpecs(a.cacheTo, 'export', { env })
+  const cacheFrom = parseCacheSpecs(a.cacheFrom, 'import', { env })
+  for (const [flag, vals] of [['--secret', a.secrets]] as const) {
     if (vals.length) throw new InvalidArgumentError(`${flag} is not supported yet by this version of cairn`, { code: 'ERR_CLI_UNSUPPORTED' })
   }
   const platform = nativePlatform()
@@ -123,8 +127,16 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
         namedContexts: parseKeyValues(a.buildContexts, '--build-context', {}),
         platform,
         ...(epoch !== undefined ? { epoch } : {}),
+        cacheFrom,
+        cacheTo,
       },
-      { state, executor: createRuncExecutor({ stateDir: state.workDir }), emit: (ev) => reporter.emit(ev), signal: ac.signal },
+      {
+        state,
+        executor: createRuncExecutor({ stateDir: state.workDir }),
+        transports: createTransportFactory(env),
+        emit: (ev) => reporter.emit(ev),
+        signal: ac.signal,
+      },
     )
     ok = true
     reporter.close(true)

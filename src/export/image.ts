@@ -24,7 +24,8 @@ export async function finalizeImage(
   base: ImageConfig,
   layerIds: readonly string[],
   history: { base: HistoryEntry[]; pending: PendingHistory[] },
-  refOf: (v: Vertex<BuildRef> | undefined) => Promise<readonly string[]>,
+  /** The layers of a vertex's result; undefined when it never had to run (a later step was a cache hit). */
+  refOf: (v: Vertex<BuildRef> | undefined) => Promise<readonly string[] | undefined>,
   layers: LayerStore,
   signal: AbortSignal,
   epoch?: number,
@@ -34,14 +35,20 @@ export async function finalizeImage(
   const clamp = (t: number) => (epoch !== undefined ? Math.min(t, epoch) : t)
   const entries: HistoryEntry[] = history.base.map((h) => ({ ...h }))
   let last = entries.length > 0 ? Date.parse(entries[entries.length - 1]?.created ?? '') / 1000 || 0 : 0
+  // Layers of this image not yet claimed by a history entry: an op whose result is unknown (it
+  // never ran because a later step hit the cache) takes the next one, in order.
+  const baseLayers = entries.filter((h) => !h.empty_layer).length
+  let next = Math.min(baseLayers, layerIds.length)
   for (const p of history.pending) {
     let empty = true
     if (p.vertex) {
       const after = await refOf(p.vertex)
       const before = await refOf(p.input)
-      if (after.length > before.length) {
+      const added = after !== undefined && before !== undefined ? after.length > before.length : next < layerIds.length
+      if (added && next < layerIds.length) {
         empty = false
-        const rec = await layers.must(after[after.length - 1] as string)
+        const rec = await layers.must(layerIds[next] as string)
+        next++
         last = clamp(rec.createdAt)
       }
     }

@@ -121,7 +121,7 @@ export class LayerStore {
       const rec = await this.must(id)
       let lastErr: unknown
       for (const blob of rec.blobs) {
-        const stream = await this.#openBlob(blob, signal)
+        const stream = await this.openBlob(blob, signal)
         if (!stream) continue
         try {
           await this.#o.snapshotter.create(id)
@@ -160,16 +160,17 @@ export class LayerStore {
    * A blob of the layer in the given compression, in the local content store. Reuses one that
    * exists (locally, or fetched from a source), else packs the snapshot.
    */
-  ensureBlob(id: string, compression: Compression, signal: AbortSignal, o: { store?: boolean; level?: number; force?: boolean } = {}): Promise<Descriptor> {
-    return this.#once(`blob:${id}:${compression}:${o.store !== false}`, async () => {
+  ensureBlob(id: string, compression: Compression, signal: AbortSignal, o: { store?: boolean; level?: number; force?: boolean; lazy?: boolean } = {}): Promise<Descriptor> {
+    return this.#once(`blob:${id}:${compression}:${o.store !== false}:${o.lazy === true}`, async () => {
       const rec = await this.must(id)
       const store = o.store !== false
       if (!o.force || compression === 'uncompressed') {
         for (const b of rec.blobs) {
           if (compressionOfMediaType(b.mediaType) !== compression) continue
-          if (!store) return b
+          // lazy: a known blob (local or at a source) is enough; it is read only if someone needs the bytes
+          if (!store || o.lazy) return b
           if (await this.#o.blobs.stat(b.digest)) return b
-          const s = await this.#openBlob(b, signal)
+          const s = await this.openBlob(b, signal)
           if (!s) continue
           const w = await this.#o.blobs.writer({ signal })
           try {
@@ -206,7 +207,8 @@ export class LayerStore {
     })
   }
 
-  async #openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
+  /** A layer blob's bytes from the local content store or any registered source; undefined if none has it. */
+  async openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
     if (await this.#o.blobs.stat(desc.digest)) return this.#o.blobs.open(desc, { signal })
     for (const src of this.sources) {
       const s = await src(desc, signal).catch(() => undefined)

@@ -77,17 +77,36 @@ describe('Solver', () => {
       const b = transform('b', 'B', [a], runs)
       return transform('c', 'C', [b, source('d', 'D', 'd', runs)], runs)
     }
-    const first = await solver(cache).solve(graph(), new AbortController().signal)
-    assert.equal(first.ref.value, 'C(B(a),d)')
+    const s1 = solver(cache)
+    const g1 = graph()
+    assert.equal((await s1.build(g1, new AbortController().signal)).value, 'C(B(a),d)')
+    const first = await s1.solve(g1, new AbortController().signal)
     assert.deepEqual(runs.sort(), ['a', 'b', 'c', 'd'])
     runs.length = 0
     const events: SolveEvent[] = []
-    const second = await solver(cache, events).solve(graph(), new AbortController().signal)
-    assert.equal(second.ref.value, 'C(B(a),d)')
+    const s2 = solver(cache, events)
+    const g2 = graph()
+    assert.equal((await s2.build(g2, new AbortController().signal)).value, 'C(B(a),d)')
+    const second = await s2.solve(g2, new AbortController().signal)
     assert.equal(second.key, first.key)
     assert.deepEqual(runs, [], 'nothing runs on a cached graph')
     assert.ok(second.cached)
     assert.ok(events.filter((e) => e.type === 'vertex.cached').length >= 1)
+  })
+
+  it('is lazy: a hit on the final step runs none of its inputs', async () => {
+    const cache = memoryCache()
+    const runs: string[] = []
+    const g = () => transform('c', 'C', [transform('b', 'B', [source('a', 'A', 'a', runs)], runs)], runs)
+    const s1 = solver(cache)
+    const c1 = g()
+    await s1.build(c1, new AbortController().signal)
+    const finalKey = (await s1.solve(c1, new AbortController().signal)).key as Digest
+    for (const k of [...cache.map.keys()]) if (k !== finalKey) cache.map.delete(k) // only the final result is cached (mode=min)
+    runs.length = 0
+    const out = await solver(cache).build(g(), new AbortController().signal)
+    assert.equal(out.value, 'C(B(a))')
+    assert.deepEqual(runs, [])
   })
 
   it('a changed op reruns it and everything after it, not what came before', async () => {
@@ -95,10 +114,10 @@ describe('Solver', () => {
     const runs: string[] = []
     const s = solver(cache)
     const a = source('a', 'A', 'a', runs)
-    await s.solve(transform('c', 'C', [transform('b', 'B', [a], runs)], runs), new AbortController().signal)
+    await s.build(transform('c', 'C', [transform('b', 'B', [a], runs)], runs), new AbortController().signal)
     runs.length = 0
     const a2 = source('a', 'A', 'a', runs)
-    await solver(cache).solve(transform('c', 'C', [transform('b', 'B2', [a2], runs)], runs), new AbortController().signal)
+    await solver(cache).build(transform('c', 'C', [transform('b', 'B2', [a2], runs)], runs), new AbortController().signal)
     assert.deepEqual(runs, ['b', 'c'])
   })
 
@@ -106,14 +125,16 @@ describe('Solver', () => {
     const cache = memoryCache()
     const runs: string[] = []
     const content = (r: R) => r.value.slice(0, 1) // only the first letter is "read"
-    await solver(cache).solve(transform('t', 'T', [source('s', 'S1', 'xyz', runs)], runs, content), new AbortController().signal)
+    await solver(cache).build(transform('t', 'T', [source('s', 'S1', 'xyz', runs)], runs, content), new AbortController().signal)
     runs.length = 0
     // another source (different key) with the same first letter: the fast key misses, the content key hits
-    const r = await solver(cache).solve(transform('t', 'T', [source('s', 'S2', 'xab', runs)], runs, content), new AbortController().signal)
+    const sv = solver(cache)
+    const t = transform('t', 'T', [source('s', 'S2', 'xab', runs)], runs, content)
+    await sv.build(t, new AbortController().signal)
     assert.deepEqual(runs, ['s'], 'the source reran (its key changed) but the transform was a hit')
-    assert.ok(r.cached)
+    assert.ok((await sv.solve(t, new AbortController().signal)).cached)
     runs.length = 0
-    await solver(cache).solve(transform('t', 'T', [source('s', 'S3', 'qab', runs)], runs, content), new AbortController().signal)
+    await solver(cache).build(transform('t', 'T', [source('s', 'S3', 'qab', runs)], runs, content), new AbortController().signal)
     assert.deepEqual(runs, ['s', 't'], 'different content reruns the transform')
   })
 
@@ -122,10 +143,10 @@ describe('Solver', () => {
     const runs: string[] = []
     const content = (r: R) => r.value.slice(0, 1)
     const g = (src: string, val: string) => transform('u', 'U', [transform('t', 'T', [source('s', src, val, runs)], runs, content)], runs)
-    await solver(cache).solve(g('S1', 'xyz'), new AbortController().signal)
-    await solver(cache).solve(g('S2', 'xab'), new AbortController().signal) // t hits by content, u by the stable key
+    await solver(cache).build(g('S1', 'xyz'), new AbortController().signal)
+    await solver(cache).build(g('S2', 'xab'), new AbortController().signal) // t hits by content, u by the stable key
     runs.length = 0
-    await solver(cache).solve(g('S2', 'xab'), new AbortController().signal)
+    await solver(cache).build(g('S2', 'xab'), new AbortController().signal)
     assert.deepEqual(runs, [], 'third build: everything cached')
   })
 
@@ -133,9 +154,9 @@ describe('Solver', () => {
     const cache = memoryCache()
     const runs: string[] = []
     const g = () => transform('b', 'B', [source('a', 'A', 'a', runs)], runs)
-    await solver(cache).solve(g(), new AbortController().signal)
+    await solver(cache).build(g(), new AbortController().signal)
     runs.length = 0
-    await solver(cache, [], true).solve(g(), new AbortController().signal)
+    await solver(cache, [], true).build(g(), new AbortController().signal)
     assert.deepEqual(runs.sort(), ['a', 'b'])
   })
 
@@ -162,7 +183,7 @@ describe('Solver', () => {
     })
     const shared = slow('shared')
     const top = transform('top', 'TOP', [transform('l', 'L', [shared, slow('x')], runs), transform('r', 'R', [shared, slow('y')], runs)], runs)
-    await solver(cache).solve(top, new AbortController().signal)
+    await solver(cache).build(top, new AbortController().signal)
     assert.ok(peak >= 2, `expected parallel execution, peak ${peak}`)
     assert.equal(runs.filter((r) => r === 'shared').length, 1)
   })
@@ -175,7 +196,7 @@ describe('Solver', () => {
       inputs: [],
       op: { cacheMap: async () => ({ digest: sha256('bad'), deps: [] }), exec: async () => Promise.reject(new RangeError('boom')) },
     }
-    await assert.rejects(solver(memoryCache(), events).solve(bad, new AbortController().signal), /boom/)
+    await assert.rejects(solver(memoryCache(), events).build(bad, new AbortController().signal), /boom/)
     assert.ok(events.some((e) => e.type === 'vertex.done' && e.error === 'boom'))
   })
 })

@@ -1,6 +1,6 @@
-import type { BlobProvider } from '../../content/blob-store.ts'
 import { mapLimit } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
+import { NotFoundError } from '../../core/errors.ts'
 import type { Compression } from '../../layer/media-type.ts'
 import type { LayerStore } from '../../snapshot/layer-store.ts'
 import {
@@ -38,7 +38,6 @@ export interface CacheExportOptions {
 
 export interface CacheExportDeps {
   layers: LayerStore
-  blobs: BlobProvider
   signal: AbortSignal
 }
 
@@ -71,6 +70,7 @@ export async function exportCache(
     layerBlob: async (id) => {
       const desc = await d.layers.ensureBlob(id, o.compression, signal, {
         force: o.forceCompression,
+        lazy: true,
         ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
       })
       const rec = await d.layers.must(id)
@@ -95,7 +95,7 @@ export async function exportCache(
       await transport.touchBlob?.(desc.digest, { signal })
       return
     }
-    await transport.putBlob(desc, () => d.blobs.open(desc, { signal }), { signal })
+    await transport.putBlob(desc, () => openLayerBlob(d.layers, desc, signal), { signal })
     result.uploaded++
     result.uploadedBytes += desc.size
   })
@@ -119,6 +119,12 @@ async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTranspo
     const existing = await readCacheRef(transport, ref, signal).catch(() => undefined)
     if (existing) mergeGraphInto(builder, existing.graph, (createdAt) => Date.parse(createdAt) >= oldest)
   }
+}
+
+async function openLayerBlob(layers: LayerStore, desc: Descriptor, signal: AbortSignal) {
+  const s = await layers.openBlob(desc, signal)
+  if (!s) throw new NotFoundError(`layer blob ${desc.digest} is neither in the local store nor in any imported cache`, { code: 'ERR_CACHE_BLOB_MISSING' })
+  return s
 }
 
 async function bufferStream(b: Uint8Array) {
