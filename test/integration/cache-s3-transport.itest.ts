@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict'
+import { createCipheriv, createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { createS3Transport, type S3TransportConfig, type S3TransportDeps } from '../../src/cache/backends/s3/index.ts'
+import type { CacheTransport } from '../../src/cache/remote/transport.ts'
+import { type Digest, sha256 } from '../../src/core/digest.ts'
+import { CairnError, FailedPreconditionError, NotFoundError } from '../../src/core/errors.ts'
+import { cacheTransportSuite } from '../../src/testing/cache-transport-suite.ts'
+import { type S3rverHandle, startS3rver } from '../services/s3.ts'
+
+const MiB = 1024 * 1024
+
+/** A deterministic byte stream (AES-256-CTR keystream of a seed), never held whole in memory. */
+function prngStream(seed: string, size: number, chunk = MiB): Readable {
+  const key = createHash('sha256').update(seed).digest()
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
+  const zeros = Buffer.alloc(chunk)
+  let left = size
+  return new Readable({
+    read() {
+      if (left === 0) return void this.push(null)
+      const n = Math.min(chunk, left)
+      left -= n
+      this.push(cipher.update(n === chunk ? zeros : zeros.subarray(0, n)))
+    },
+  })
+}
+async function prngDigest(seed: string, size: number): Promise<Digest> {
+  const h = createHash('sha256')
+  for await (const b of prngStream(seed, size)) h.update(b as Buffer)
+  return `sha256:${h.digest('hex')}` as Digest
+}
+async function readAll(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const c of r) parts.push(c as Buffer)
+  return Buffer.concat(parts)
+}
+/** Runs `fn` while sampling RSS every 20 ms; returns its result and the peak growth over the start. */
+async function withRss<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
+  const base = process.memoryUsage().rss
+  let peak = base
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 20)
+  const t0 = performance.now()
+  try {
+    const value = await fn()
+    peak = Math.max(peak, process.memoryUsage().rss)
+    return { value, growth: peak - base, ms: performance.now() - t0 }
+  } finally {
+    clearInterval(timer)
+  }
+}
+const blob = (data: Buffer) => ({ digest: sha256(data), size: data.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })
+
+let s3: S3rverHandle
+let admin: S3Client
+let n = 0
+const make = (over: Partial<S3TransportConfig> = {}, deps: Partial<S3TransportDeps> = {}): CacheTransport =>
+  createS3Transport(
+    {
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint_url: s3.endpoint,
+      use_path_style: true,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
+      prefix: `t${++n}/`,
+      ...over,
+    },
+    { env: {}, ...deps },
+  )
+async function keys(bucket: string, prefix = ''): Promise<string[]> {
+  const out: string[] = []
+  let token: string | undefined
+  do {
+    const r = await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 2, ...(token ? { ContinuationToken: token } : {}) }))
+    for (const o of r.Contents ?? []) out.push(o.Key ?? '')
+    token = r.NextContinuationToken
+  } while (token)
+  return out.sort()
+}
+
+before(async () => {
+  s3 = await startS3rver()
+  admin = new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  })
+})
+after(async () => {
+  admin?.destroy()
+  await s3?.stop()
+})
+
+cacheTransportSuite('s3 (s3rver)', async () => ({ transport: make(), cleanup: async () => {} }))
+
+describe('s3 transport: multipart-sized uploads', () => {
+  for (const size of [12 * MiB]) {
+    test(`multipart-sized body with a wrong digest or size leaves nothing visible (${size} bytes)`, async () => {
+      const t = make()
+      const d = await prngDigest('good', size)
+      await assert.rejects(
+        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('bad', size)),
+        FailedPreconditionError,
+      )
+      await assert.rejects(
+        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('good', size - 1)),
+        FailedPreconditionError,
+      )
+      await assert.rejects(
+        t.putBlob({ digest: d, size: size - 1, mediaType: 'x' }, () => prngStream('good', size)),
+        FailedPreconditionError,
+      )
+      assert.equal(await t.statBlob(d), undefined)
+    })
+  }
+  test('a multipart-sized upload aborted mid-way rejects with the reason and leaves nothing visible', async () => {
+    const t = make()
+    const size = 20 * MiB
+    const d = await prngDigest('abort', size)
+    const ac = new AbortController()
+    const reason = new Error('stop now')
+    const src = () =>
+      Readable.from(
+        (async function* () {
+          let sent = 0
+          for await (const b of prngStream('abort', size)) {
+            sent += (b as Buffer).length
+            if (sent >= 12 * MiB && !ac.signal.aborted) ac.abort(reason)
+            yield b as Buffer
+          }
+        })(),
+      )
+    await assert.rejects(t.putBlob({ digest: d, size, mediaType: 'x' }, src, { signal: ac.signal }), (e) => e === reason)
+    assert.equal(await t.statBlob(d), undefined)
+  })
+})
+
+describe('s3 transport specifics', () => {
+  test('transport identity', () => {
+    const t = make({ prefix: 'team/' })
+    assert.equal(t.kind, 's3')
+    assert.equal(t.refForm, 'config')
+    assert.equal(t.location, `s3://${s3.bucket}/team/`)
+  })
+
+  test('several names are several refs', async () => {
+    const t = make()
+    await t.writeRef('main', Buffer.from('{"ref":"main"}'), 'application/json')
+    await t.writeRef('pr-42', Buffer.from('{"ref":"pr"}'), 'application/json')
+    assert.equal(Buffer.from((await t.readRef('main'))!).toString(), '{"ref":"main"}')
+    assert.equal(Buffer.from((await t.readRef('pr-42'))!).toString(), '{"ref":"pr"}')
+  })
+
+  test("object keys are exactly BuildKit's: defaults and custom prefixes", async () => {
+    await admin.send(new CreateBucketCommand({ Bucket: 'layout' }))
+    const data = Buffer.from('layout blob')
+    const hex = sha256(data).slice(7)
+    const dflt = make({ bucket: 'layout', prefix: '' })
+    await dflt.putBlob(blob(data), () => Readable.from([data]))
+    await dflt.writeRef('buildkit', Buffer.from('{}'), 'application/json')
+    assert.deepEqual(await keys('layout'), [`blobs/sha256:${hex}`, 'manifests/buildkit'])
+    const custom = make({ bucket: 'layout', prefix: 'ci/app-', blobs_prefix: 'b/', manifests_prefix: 'refs/' })
+    await custom.putBlob(blob(data), () => Readable.from([data]))
+    await custom.writeRef('main', Buffer.from('{}'), 'application/json')
+    await custom.writeRef('dev', Buffer.from('{}'), 'application/json')
+    assert.deepEqual(await keys('layout', 'ci/'), [`ci/app-b/sha256:${hex}`, 'ci/app-refs/dev', 'ci/app-refs/main'])
+    // Plain concatenation: no slash is added between prefix parts.
+    const glued = make({ bucket: 'layout', prefix: 'x', blobs_prefix: 'y', manifests_prefix: 'z' })
+    await glued.writeRef('n', Buffer.from('{}'), 'application/json')
+    assert.deepEqual(await keys('layout', 'x'), ['xzn'])
+  })
+
+  test('300 MB streamed upload and download with bounded RSS', async (t0) => {
+    const size = 300 * 1000 * 1000
+    const d = await prngDigest('big', size)
+    const t = make({ upload_parallelism: 4 })
+    const up = await withRss(() => t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('big', size)))
+    const down = await withRss(async () => {
+      const h = createHash('sha256')
+      let got = 0
+      for await (const b of await t.openBlob({ digest: d, size })) {
+        h.update(b as Buffer)
+        got += (b as Buffer).length
+      }
+      return { got, digest: `sha256:${h.digest('hex')}` }
+    })
+    const mbps = (ms: number) => (size / 1e6 / (ms / 1000)).toFixed(1)
+    t0.diagnostic(
+      `s3 300 MB: upload ${mbps(up.ms)} MB/s, peak RSS +${(up.growth / MiB).toFixed(1)} MiB; download ${mbps(down.ms)} MB/s, peak RSS +${(down.growth / MiB).toFixed(1)} MiB`,
+    )
+    assert.deepEqual(down.value, { got: size, digest: d })
+    assert.ok(up.growth < 100 * MiB, `upload RSS grew ${up.growth} bytes`)
+    assert.ok(down.growth < 100 * MiB, `download RSS grew ${down.growth} bytes`)
+  })
+
+  test('touch_refresh: an old blob is copied onto itself, a fresh one is left alone', async () => {
+    const data = Buffer.from('touch me')
+    const d = sha256(data)
+    let now = new Date()
+    const t = make({ prefix: 'touch/', touch_refresh_ms: 24 * 3600_000 }, { clock: () => now })
+    await t.putBlob(blob(data), () => Readable.from([data]))
+    const key = `touch/blobs/${d}`
+    const head = () => admin.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }))
+    await t.touchBlob!(d)
+    assert.equal((await head()).Metadata?.['updated-at'], undefined, 'fresh blob must not be touched')
+    now = new Date(Date.now() + 25 * 3600_000)
+    await t.touchBlob!(d)
+    const touched = await head()
+    assert.equal(touched.Metadata?.['updated-at'], now.toISOString())
+    // (Real S3 also refreshes LastModified; s3rver keeps the file's mtime on a self-copy.)
+    assert.equal(touched.ContentType, blob(data).mediaType, 'content type kept')
+    assert.deepEqual(await readAll(await t.openBlob(blob(data))), data)
+    await assert.rejects(t.touchBlob!(sha256('absent')), NotFoundError)
+  })
+
+  test('wrong credentials: a clear message that names the object and holds no secret', async () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRET'
+    const token = 'FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789'
+    const t = make({ access_key_id: 'AKIAWRONGWRONGWRONG', secret_access_key: secret, session_token: token })
+    const err = await t.readRef('buildkit').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.ok(err instanceof CairnError, String(err))
+    assert.equal(err.code, 'ERR_CACHE_S3_ACCESS_DENIED')
+    assert.match(err.message, new RegExp(`s3://${s3.bucket}/t\\d+/manifests/buildkit`))
+    assert.match(err.hint ?? '', /credentials/)
+    const all = `${err.message} ${err.hint} ${JSON.stringify(err.details)} ${err.stack} ${String(err.cause)}`
+    assert.ok(!all.includes(secret) && !all.includes(token), all)
+    // The env route is redacted the same way.
+    const viaEnv = make(
+      { access_key_id: '', secret_access_key: '' },
+      { env: { AWS_ACCESS_KEY_ID: 'AKIAWRONG2', AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } },
+    )
+    const e2 = await viaEnv.statBlob(sha256('x')).then(
+      () => undefined,
+      (e: unknown) => e as CairnError,
+    )
+    assert.equal(e2?.code, 'ERR_CACHE_S3_ACCESS_DENIED')
+    assert.ok(!`${e2?.message} ${e2?.hint}`.includes(secret))
+  })
+
+  test('missing bucket: says so and how to fix it', async () => {
+    const t = make({ bucket: 'no-such-bucket' })
+    const check = (e: CairnError) => e.code === 'ERR_CACHE_S3_NO_BUCKET' && /s3:\/\/no-such-bucket/.test(e.message) && /bucket=/.test(e.hint ?? '')
+    await assert.rejects(t.statBlob(sha256('x')), check)
+    await assert.rejects(t.readRef('buildkit'), check)
+    await assert.rejects(
+      t.putBlob(blob(Buffer.from('x')), () => Readable.from([Buffer.from('x')])),
+      check,
+    )
+  })
+
+  test('truncated blob under the digest key: stat shows the real size, the read fails, putBlob repairs it', async () => {
+    const t = make({ prefix: 'trunc/' })
+    const data = Buffer.from('0123456789abcdefghij')
+    const d = sha256(data)
+    await admin.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `trunc/blobs/${d}`, Body: data.subarray(0, 7) }))
+    assert.equal((await t.statBlob(d))?.size, 7)
+    const stream = await t.openBlob(blob(data))
+    await assert.rejects(readAll(stream), FailedPreconditionError)
+    await t.putBlob(blob(data), () => Readable.from([data]))
+    assert.deepEqual(await readAll(await t.openBlob(blob(data))), data)
+  })
+})
