@@ -1,18 +1,13 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { writeBlob } from '../content/blob-io.ts'
-import type { Descriptor, Platform } from '../core/descriptor.ts'
-import { CairnError, InvalidArgumentError, NotFoundError } from '../core/errors.ts'
+import type { Platform } from '../core/descriptor.ts'
+import { InvalidArgumentError, NotFoundError } from '../core/errors.ts'
 import { convertDockerfile } from '../dockerfile/convert/convert.ts'
 import { parse } from '../dockerfile/parser/index.ts'
 import type { Executor } from '../executor/executor.ts'
-import { writeImageArchive } from '../export/archive.ts'
-import { buildManifest, finalizeImage } from '../export/image.ts'
+import { finalizeImage } from '../export/image.ts'
 import { exportRootfs } from '../export/local-dir.ts'
 import type { OutputSpec } from '../export/output-spec.ts'
-import type { Compression } from '../layer/media-type.ts'
-import { MediaType } from '../oci/media-types.ts'
-import { normalizeImageName } from '../oci/reference.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
 import { createImageResolver } from '../ops/image-resolver.ts'
 import { createLocalCache } from '../ops/local-cache.ts'
@@ -22,6 +17,8 @@ import type { Vertex } from '../solver/types.ts'
 import type { CacheExportSpec, CacheImportSpec } from '../cache/spec/types.ts'
 import { exportCaches, exportSteps, importCaches, type TransportFactory } from './cache.ts'
 import { makeChecksum } from './checksum.ts'
+import { exportImage } from './outputs.ts'
+import type { RegistryClient } from '../registry/index.ts'
 import { createContextRef, loadIgnorePatterns } from './context.ts'
 import type { State } from './state.ts'
 
@@ -47,6 +44,8 @@ export interface BuildDeps {
   executor: Executor
   /** Opens cache backends for --cache-from / --cache-to. */
   transports: TransportFactory
+  /** Pulls base images and pushes results; without it, only local images are used. */
+  registry?: RegistryClient
   emit(ev: BuildEvent): void
   signal: AbortSignal
 }
@@ -83,7 +82,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   const patterns = await loadIgnorePatterns(contextDir, dockerfilePath)
   const checksum = makeChecksum(state)
   const context = createContextRef(contextDir, patterns, checksum.context)
-  const resolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts })
+  const resolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts, ...(d.registry ? { registry: d.registry } : {}) })
   const conv = await convertDockerfile({
     file, parsed, buildArgs: o.buildArgs, ...(o.target !== undefined ? { target: o.target } : {}), platform: o.platform, context, resolver,
     layers: state.layers, executor: d.executor, workDir: state.workDir, checksum: checksum.ref, labels: o.labels, signal,
@@ -119,7 +118,8 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
       return r === undefined ? undefined : r.kind === 'layers' ? r.layers : []
     }
     const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
-    const configBytes = Buffer.from(JSON.stringify(img.config))
+    const wantsInline = o.cacheTo.some((c) => c.type === 'inline')
+    const inline = wantsInline && conv.target ? { steps: await exportSteps(solver), finals: [conv.target.id] } : undefined
     for (const out of imageOutputs) {
       const id = `export:${out.type}`
       const start = Date.now()
@@ -127,7 +127,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
       d.emit({ type: 'export.start', id, name, at: start })
       try {
         if (out.type === 'local') await exportRootfs(state, img.layerIds, resolve(out.dest), signal)
-        else Object.assign(metadata, await exportImage(out, img.layerIds, configBytes, o.tags, state, signal))
+        else Object.assign(metadata, await exportImage(out, img.layerIds, img.config, o.tags, { state, signal, ...(d.registry ? { registry: d.registry } : {}), ...(inline ? { inline } : {}) }))
       } catch (err) {
         d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now(), error: (err as Error).message })
         throw err
@@ -143,39 +143,4 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   const steps = [...stepsById.values()]
   metadata['cairn.steps'] = steps
   return { metadata, steps }
-}
-
-/** Writes the image's blobs for one output (image store, OCI or Docker archive); returns BuildKit's metadata keys. */
-async function exportImage(
-  out: Extract<OutputSpec, { type: 'image' | 'oci' | 'docker' }>,
-  layerIds: readonly string[],
-  configBytes: Buffer,
-  tags: readonly string[],
-  state: State,
-  signal: AbortSignal,
-): Promise<Record<string, unknown>> {
-  const names = [...new Set([...tags, ...out.names])].map((n) => normalizeImageName(n))
-  if (out.type === 'image') {
-    if (out.push) throw new CairnError('ERR_PUSH_UNSUPPORTED', 'pushing to a registry is not supported yet', { hint: 'use -o type=oci,dest=image.tar and push it with skopeo copy oci-archive:image.tar docker://...' })
-    if (names.length === 0) throw new InvalidArgumentError('-o type=image needs a name', { hint: 'pass -t NAME or -o type=image,name=NAME' })
-  }
-  // The image store keeps layers as snapshots: its manifests name the uncompressed tars.
-  const compression: Compression = out.type === 'image' ? 'uncompressed' : out.compression
-  const docker = out.type === 'docker'
-  const layerDescs: Descriptor[] = []
-  for (const lid of layerIds) {
-    const desc = await state.layers.ensureBlob(lid, compression, signal, { store: out.type !== 'image' })
-    layerDescs.push(docker && compression === 'gzip' ? { ...desc, mediaType: MediaType.dockerLayerGzip } : desc)
-  }
-  const configDesc = await writeBlob(state.blobs, docker ? MediaType.dockerConfig : MediaType.ociConfig, configBytes)
-  const manifest = buildManifest(configDesc, layerDescs, docker)
-  const manifestDesc = await writeBlob(state.blobs, manifest.mediaType as string, Buffer.from(JSON.stringify(manifest)))
-  if (out.type === 'image') await state.images.tag(names, { manifest: manifestDesc.digest, config: configDesc.digest, createdAt: new Date().toISOString() })
-  else await writeImageArchive(resolve(out.dest), { manifest: manifestDesc, config: configDesc, layers: layerDescs, names }, state.blobs, out.type, signal)
-  return {
-    'containerimage.digest': manifestDesc.digest,
-    'containerimage.config.digest': configDesc.digest,
-    'containerimage.descriptor': manifestDesc,
-    ...(names.length ? { 'image.name': names.join(',') } : {}),
-  }
 }

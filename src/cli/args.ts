@@ -20,6 +20,7 @@ const BUILD_OPTIONS = {
   'cache-to': { type: 'string', multiple: true },
   'cache-from': { type: 'string', multiple: true },
   secret: { type: 'string', multiple: true },
+  'insecure-registry': { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -43,6 +44,7 @@ export interface BuildArgs {
   cacheTo: string[]
   cacheFrom: string[]
   secrets: string[]
+  insecureRegistries: string[]
   quiet: boolean
   help: boolean
 }
@@ -65,6 +67,10 @@ Options:
       --metadata-file FILE   write build result metadata (JSON) to FILE
       --root DIR             cairn's state directory (env CAIRN_ROOT; default /var/lib/cairn)
       --platform P           target platform (only the native one)
+      --push                 push every -t name to its registry (also -o type=registry)
+      --cache-to SPEC        export the build cache (type=local|registry|inline|gha|s3|azblob,...; repeatable)
+      --cache-from SPEC      import a build cache (same types; repeatable, all merged)
+      --insecure-registry H  reach registry H over plain HTTP (loopback always is; env CAIRN_INSECURE_REGISTRIES)
 `
 
 /** Parses `cairn build` arguments; unknown flags are errors that name the flag. */
@@ -107,6 +113,7 @@ export function parseBuildArgs(argv: string[]): BuildArgs {
     cacheTo: v['cache-to'] ?? [],
     cacheFrom: v['cache-from'] ?? [],
     secrets: v.secret ?? [],
+    insecureRegistries: v['insecure-registry'] ?? [],
     quiet: v.quiet ?? false,
     help: false,
   }

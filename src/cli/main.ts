@@ -13,6 +13,7 @@ import { createTtyReporter } from '../progress/tty-reporter.ts'
 import { parseCacheSpecs } from '../cache/spec/parse.ts'
 import { BUILD_USAGE, type BuildArgs, parseBuildArgs, parseKeyValues } from './args.ts'
 import { createTransportFactory } from './transports.ts'
+import { createDockerConfigCredentials, createRegistryClient, type RegistryClient } from '../registry/index.ts'
 
 const USAGE = `Usage: cairn COMMAND
 
@@ -76,6 +77,15 @@ function makeReporter(mode: string, quiet: boolean): Reporter {
   return tty ? createTtyReporter(process.stderr) : createPlainReporter(write)
 }
 
+function makeRegistryClient(a: BuildArgs, env: NodeJS.ProcessEnv): RegistryClient {
+  const insecure = new Set([...a.insecureRegistries, ...(env.CAIRN_INSECURE_REGISTRIES ?? '').split(',')].map((h) => h.trim()).filter(Boolean))
+  return createRegistryClient({
+    credentials: createDockerConfigCredentials({ env }),
+    insecure: (host) => insecure.has(host),
+    userAgent: 'cairn/0.1.0',
+  })
+}
+
 function resolveOutputs(a: BuildArgs): OutputSpec[] {
   const outs = a.outputs.map(parseOutputSpec)
   if (a.load) outs.push({ type: 'image', names: [], push: false })
@@ -96,7 +106,7 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
     if (vals.length) throw new InvalidArgumentError(`${flag} is not supported yet by this version of cairn`, { code: 'ERR_CLI_UNSUPPORTED' })
   }
   const platform = nativePlatform()
-  if (a.platform && a.platform.split(',').some((p) => p.trim() !== formatPlatform(platform))) {
+  if (a.platform?.split(',').some((p) => p.trim() !== formatPlatform(platform))) {
     throw new InvalidArgumentError(`--platform=${a.platform}: cairn builds for the native platform only (${formatPlatform(platform)})`, { code: 'ERR_CLI_USAGE' })
   }
   if (process.getuid?.() !== 0) {
@@ -107,6 +117,7 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   const epochRaw = env.SOURCE_DATE_EPOCH
   const epoch = epochRaw !== undefined && /^\d+$/.test(epochRaw) ? Number(epochRaw) : undefined
   const state = openState(root, epoch ?? 0)
+  const registry = makeRegistryClient(a, env)
   const reporter = makeReporter(a.progress, a.quiet)
   const ac = new AbortController()
   const onSignal = () => ac.abort(new CairnError('ERR_CANCELLED', 'build cancelled'))
@@ -133,7 +144,8 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
       {
         state,
         executor: createRuncExecutor({ stateDir: state.workDir }),
-        transports: createTransportFactory(env),
+        transports: createTransportFactory(env, registry),
+        registry,
         emit: (ev) => reporter.emit(ev),
         signal: ac.signal,
       },

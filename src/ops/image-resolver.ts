@@ -8,7 +8,9 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import type { ImageStore } from '../export/image-store.ts'
 import { isIndexType, isManifestType } from '../oci/media-types.ts'
 import { formatPlatform, platformMatches } from '../oci/platform.ts'
-import { normalizeImageName } from '../oci/reference.ts'
+import { normalizeImageName, parseImageRef } from '../oci/reference.ts'
+import type { RegistryClient } from '../registry/index.ts'
+import { resolveRegistryImage } from './registry-image.ts'
 import type { ImageConfig, ImageIndex, ImageManifest } from '../oci/types.ts'
 import type { BlobSource } from '../snapshot/layer-store.ts'
 
@@ -92,6 +94,8 @@ export async function resolveOciLayout(spec: string, platform: Platform): Promis
 
 export interface ImageResolverOptions {
   store: ImageStore
+  /** Pulls base images that are not in the store; without it only the store and layouts are used. */
+  registry?: RegistryClient
   /** `--build-context NAME=VALUE` entries whose value is an image source. */
   namedContexts?: ReadonlyMap<string, string>
 }
@@ -110,6 +114,7 @@ export function createImageResolver(o: ImageResolverOptions): ImageResolver {
         throw new InvalidArgumentError(`base image ${JSON.stringify(ref)}: ${(err as Error).message}`, { cause: err })
       }
       const img = await o.store.get(name)
+      if (!img && o.registry) return resolveRegistryImage(o.registry, parseImageRef(ref), platform, signal)
       if (!img) {
         throw new NotFoundError(`base image ${ref}: not found in cairn's image store`, {
           code: 'ERR_IMAGE_NOT_FOUND',

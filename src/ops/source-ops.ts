@@ -53,7 +53,8 @@ export class ImageSourceOp implements Op<BuildRef> {
       if (!diffID) continue
       const h = history[i]
       const at = h?.created ? Math.floor(Date.parse(h.created) / 1000) || created : created
-      const rec = await this.#layers.adopt(diffID, { mediaType: desc.mediaType, digest: desc.digest, size: desc.size }, at, h?.created_by)
+      const blob = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, ...(desc.annotations ? { annotations: desc.annotations } : {}) }
+      const rec = await this.#layers.adopt(diffID, blob, at, h?.created_by)
       ids.push(rec.id)
     }
     return { kind: 'layers', layers: ids }

@@ -43,9 +43,7 @@ export function recordKeys(graph: CacheGraph): Map<GraphRecord, Digest[]> {
   return memo
 }
 
-export interface ImportWarning {
-  (message: string): void
-}
+export type ImportWarning = (message: string) => void
 
 /**
  * An imported cache (one or several refs, merged): answers cache lookups with layer chains whose

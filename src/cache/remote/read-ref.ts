@@ -2,7 +2,8 @@ import type { Descriptor } from '../../core/descriptor.ts'
 import { FailedPreconditionError } from '../../core/errors.ts'
 import { readAllLimited } from '../../core/streams.ts'
 import { sha256 } from '../../core/digest.ts'
-import { type CacheGraph, decodeCacheConfig, decodeConfigDocument, MAX_CONFIG_SIZE, unwrap } from '../format/index.ts'
+import { nativePlatform, platformMatches } from '../../oci/platform.ts'
+import { type CacheGraph, decodeCacheConfig, decodeConfigDocument, decodeInlineCache, MAX_CONFIG_SIZE, type Unwrapped, unwrap } from '../format/index.ts'
 import type { CacheTransport } from './transport.ts'
 
 export interface CacheRefContent {
@@ -24,6 +25,7 @@ export async function readCacheRef(transport: CacheTransport, name: string, sign
     return { graph, layers }
   }
   const w = unwrap(doc)
+  if (!w.configDescriptor && (w.imageConfig || w.manifests)) return readInline(transport, w, what, signal)
   if (!w.configDescriptor) {
     throw new FailedPreconditionError(`${what}: the manifest holds no cache config (is this an image rather than a cache?)`, {
       code: 'ERR_CACHE_NOT_A_CACHE',
@@ -36,4 +38,21 @@ export async function readCacheRef(transport: CacheTransport, name: string, sign
   const bytes = await readAllLimited(stream, MAX_CONFIG_SIZE, `${what} config ${cd.digest}`)
   if (sha256(bytes) !== cd.digest) throw new FailedPreconditionError(`${what}: config blob ${cd.digest} is corrupt (digest mismatch)`, { code: 'ERR_CACHE_CORRUPT' })
   return { graph: decodeCacheConfig(bytes, { descriptors: w.layers, what }), layers: w.layers }
+}
+
+/** An image (not a cache manifest): its inline cache, from the image config (`moby.buildkit.cache.v0`). */
+async function readInline(transport: CacheTransport, w: Unwrapped, what: string, signal: AbortSignal): Promise<CacheRefContent | undefined> {
+  let manifest = w
+  if (!w.imageConfig && w.manifests) {
+    const native = nativePlatform()
+    const child = w.manifests.find((m) => platformMatches(native, m.platform)) ?? w.manifests[0]
+    if (!child) return undefined
+    const bytes = await transport.readRef(child.digest, { signal }).catch(() => undefined)
+    if (!bytes) return undefined
+    manifest = unwrap(bytes)
+  }
+  if (!manifest.imageConfig) return undefined
+  const cfg = await readAllLimited(await transport.openBlob(manifest.imageConfig, { signal }), 4 << 20, `${what} image config`)
+  const res = decodeInlineCache(cfg, manifest.layers)
+  return res.ok ? { graph: res.graph, layers: res.layers } : undefined
 }
