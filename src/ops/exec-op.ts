@@ -2,13 +2,17 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Platform } from '../core/descriptor.ts'
 import { sha256 } from '../core/digest.ts'
-import { ExecError } from '../core/errors.ts'
+import { ExecError, NotFoundError } from '../core/errors.ts'
 import type { ExecMount, Executor } from '../executor/executor.ts'
 import { RUNTIME_MOUNT_POINTS } from '../executor/runtime-spec.ts'
 import type { LayerStore } from '../snapshot/layer-store.ts'
-import { unmount, mountAt } from '../snapshot/mount.ts'
-import type { CacheMap, Op, OpContext } from '../solver/types.ts'
+import { mountAt, unmount } from '../snapshot/mount.ts'
+import type { CacheDep, CacheMap, Op, OpContext } from '../solver/types.ts'
 import { type BuildRef, layersOf } from './build-ref.ts'
+import type { CacheMountStore } from './cache-mounts/store.ts'
+import { prepareMounts } from './exec-mount-setup.ts'
+import { type ExecMountSpec, mountDeps, mountsJSON } from './exec-mounts.ts'
+import type { ContentChecksum } from './file-op.ts'
 import { goJSON } from './go-json.ts'
 import { recordMissing, removeStubs } from './mount-stubs.ts'
 import { resolveUser } from './users.ts'
@@ -22,6 +26,10 @@ export interface ExecOpSpec {
   platform: Platform
   /** Where this step comes from, for messages (`Dockerfile:12`). */
   origin: string
+  /** Mounts besides the rootfs (input 0); their `input` indexes the op's inputs. */
+  mounts?: ExecMountSpec[]
+  /** The RUN text for the layer's history (defaults to one derived from args). */
+  createdBy?: string
 }
 
 export interface ExecOpDeps {
@@ -29,11 +37,15 @@ export interface ExecOpDeps {
   executor: Executor
   /** Scratch directory for mount points and generated files. */
   workDir: string
+  /** Content checksums of mount sources (needed only with mounts that read an input). */
+  checksum?: ContentChecksum
+  /** Where cache mounts live (needed only with `type=cache` mounts). */
+  cacheMounts?: CacheMountStore
 }
 
 const NETWORK_ENUM = { sandbox: 0, host: 1, none: 2 } as const
 
-/** BuildKit's exec cache-map description (ops/exec.go) for a RUN with only its rootfs mount. */
+/** BuildKit's exec cache-map description (ops/exec.go): meta, mounts (sorted by dest, selectors cleared), network, platform. */
 export function execCacheMapJSON(s: ExecOpSpec): string {
   const meta: Record<string, unknown> = { args: s.args }
   if (s.env.length) meta.env = s.env
@@ -41,6 +53,8 @@ export function execCacheMapJSON(s: ExecOpSpec): string {
   if (s.user) meta.user = s.user
   meta.removeMountStubsRecursive = true
   const exec: Record<string, unknown> = { meta }
+  const mounts = mountsJSON(s.mounts ?? [])
+  if (mounts) exec.mounts = mounts
   const net = NETWORK_ENUM[s.network ?? 'sandbox']
   if (net) exec.network = net
   const desc: Record<string, unknown> = { Type: 'buildkit.exec.v0', Exec: exec, OS: s.platform.os, Arch: s.platform.architecture }
@@ -57,8 +71,33 @@ export class ExecOp implements Op<BuildRef> {
     this.#deps = deps
   }
 
+  /** Number of inputs: the rootfs plus one per distinct mount source. */
+  get inputCount(): number {
+    return 1 + Math.max(0, ...(this.spec.mounts ?? []).map((m) => m.input))
+  }
+
   async cacheMap(): Promise<CacheMap<BuildRef>> {
-    return { digest: sha256(execCacheMapJSON(this.spec)), deps: [{ selector: sha256('/') }] }
+    const deps = mountDeps(this.spec.mounts ?? [], this.inputCount).map((d): CacheDep<BuildRef> => {
+      const dep: CacheDep<BuildRef> = {}
+      if (d.selectors.length) dep.selector = sha256(d.selectors.join('\0'))
+      const checksum = this.#deps.checksum
+      if (d.contentHash && checksum) {
+        dep.contentDigest = (ref, signal) =>
+          checksum(ref, d.contentPaths, signal).catch((err: unknown) => {
+            if (!(err instanceof NotFoundError)) throw err
+            throw new NotFoundError(
+              `${this.spec.origin}: failed to compute cache key: mount source ${err.message.replace(/^.*?("\/[^"]*").*$/, '$1')} not found`,
+              {
+                code: 'ERR_MOUNT_SOURCE_NOT_FOUND',
+                hint: 'check the source= path: it is relative to the build context (or to the from= stage or image) and must not be excluded by .dockerignore',
+                cause: err,
+              },
+            )
+          })
+      }
+      return dep
+    })
+    return { digest: sha256(execCacheMapJSON(this.spec)), deps }
   }
 
   async exec(inputs: readonly BuildRef[], ctx: OpContext): Promise<BuildRef> {
@@ -69,12 +108,17 @@ export class ExecOp implements Op<BuildRef> {
     const { id, mounts } = await snap.prepare(parents)
     const rootfs = join(workDir, 'mnt', id)
     await mountAt(mounts[0] as (typeof mounts)[0], rootfs)
+    let release = async () => {}
+    let ok = false
     try {
       const user = await resolveUser(rootfs, this.spec.user)
       const etc = await this.#etcFiles()
+      const prepared = await prepareMounts(this.spec.mounts ?? [], inputs, this.#deps, id, this.spec.origin, ctx.signal)
+      release = prepared.release
       const extra: ExecMount[] = [
         { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolv, options: ['rbind', 'ro'] },
         { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'ro'] },
+        ...prepared.mounts,
       ]
       const stubs = await recordMissing(rootfs, [...RUNTIME_MOUNT_POINTS, ...extra.map((m) => m.destination)])
       await mkdir(join(rootfs, this.spec.cwd), { recursive: true })
@@ -95,14 +139,23 @@ export class ExecOp implements Op<BuildRef> {
       )
       await removeStubs(rootfs, stubs)
       if (exitCode !== 0) {
-        const cmd = this.spec.args.length > 2 && this.spec.args[1] === '-c' ? this.spec.args.slice(0, 2).concat(JSON.stringify(this.spec.args.slice(2).join(' '))).join(' ') : JSON.stringify(this.spec.args)
+        const cmd =
+          this.spec.args.length > 2 && this.spec.args[1] === '-c'
+            ? this.spec.args
+                .slice(0, 2)
+                .concat(JSON.stringify(this.spec.args.slice(2).join(' ')))
+                .join(' ')
+            : JSON.stringify(this.spec.args)
         throw new ExecError(`${this.spec.origin}: process ${cmd} did not complete successfully: exit code: ${exitCode}`, exitCode, {
           hint: 'the command failed inside the build container; its output is shown above',
         })
       }
+      ok = true
     } finally {
-      await unmount(rootfs)
+      await release()
+      await unmount(rootfs).catch(() => {})
       await rm(rootfs, { recursive: true, force: true }).catch(() => {})
+      if (!ok) await snap.remove(id)
     }
     const diff = snap.diffDir(id)
     if ((await readdir(diff)).length === 0) {
@@ -115,6 +168,7 @@ export class ExecOp implements Op<BuildRef> {
   }
 
   #createdBy(): string {
+    if (this.spec.createdBy) return this.spec.createdBy
     const a = this.spec.args
     return a.length === 3 && a[1] === '-c' ? `RUN ${a[0]} -c ${a[2]} # buildkit` : `RUN ${JSON.stringify(a)} # buildkit`
   }
@@ -135,6 +189,12 @@ async function writeEtcFiles(workDir: string): Promise<{ resolv: string; hosts: 
   const resolv = join(dir, 'resolv.conf')
   await writeFile(hosts, '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n')
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
-  await writeFile(resolv, host.split('\n').filter((l) => !/^nameserver\s+127\./.test(l)).join('\n') || 'nameserver 8.8.8.8\n')
+  await writeFile(
+    resolv,
+    host
+      .split('\n')
+      .filter((l) => !/^nameserver\s+127\./.test(l))
+      .join('\n') || 'nameserver 8.8.8.8\n',
+  )
   return { resolv, hosts }
 }

@@ -1,4 +1,4 @@
-import { chmod, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises'
+import { chmod, lchown, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import { type Digest, sha256 } from '../core/digest.ts'
 import { NotFoundError } from '../core/errors.ts'
@@ -6,6 +6,7 @@ import type { LayerStore } from '../snapshot/layer-store.ts'
 import { mountAt, unmount } from '../snapshot/mount.ts'
 import type { CacheDep, CacheMap, Op, OpContext } from '../solver/types.ts'
 import type { BuildRef } from './build-ref.ts'
+import { resolveInRoot } from './file/confine.ts'
 import { copySources } from './file/copy.ts'
 import { goJSON } from './go-json.ts'
 import { resolveChown } from './users.ts'
@@ -19,8 +20,14 @@ export interface CopyAction {
   dest: string
   chown?: string
   chmod?: number
+  /** Symbolic `--chmod` (BuildKit's modeStr, e.g. `u+x,g-w`); wins over `chmod`. */
+  modeStr?: string
   unpack?: boolean
   excludes?: string[]
+  /** `COPY --parents`: `src` is the pivot directory and these patterns (relative to it) select what is copied with its path. */
+  parents?: string[]
+  /** A copy of one generated file (ADD URL, heredoc): no symlink following, wildcards or dir-contents rules. */
+  plain?: boolean
 }
 
 export interface MkdirAction {
@@ -28,9 +35,19 @@ export interface MkdirAction {
   path: string
   mode: number
   chown?: string
+  /** Defaults to true (WORKDIR); false for BuildKit's cache-mount permission dir. */
+  makeParents?: boolean
 }
 
-export type FileAction = CopyAction | MkdirAction
+/** Writes one file (heredoc bodies). */
+export interface MkfileAction {
+  kind: 'mkfile'
+  path: string
+  mode: number
+  data: Buffer
+}
+
+export type FileAction = CopyAction | MkdirAction | MkfileAction
 
 export interface FileOpSpec {
   /** True when input 0 is the base the actions write onto; false for a scratch base. */
@@ -61,20 +78,28 @@ export function fileCacheMapJSON(spec: FileOpSpec): string {
   const actions = spec.actions.map((a) => {
     if (a.kind === 'mkdir') {
       const owner = ownerJSON(a.chown)
-      return goJSON({ path: a.path, mode: a.mode, makeParents: true, ...(owner ? { owner } : {}), timestamp: -1 })
+      return goJSON({ path: a.path, mode: a.mode, ...(a.makeParents !== false ? { makeParents: true } : {}), ...(owner ? { owner } : {}), timestamp: -1 })
     }
+    if (a.kind === 'mkfile') return goJSON({ path: a.path, mode: a.mode, ...(a.data.length ? { data: a.data.toString('base64') } : {}), timestamp: -1 })
     const owner = ownerJSON(a.chown)
     const o: Record<string, unknown> = { src: a.src === '/' ? '/' : posix.basename(a.src), dest: a.dest }
     if (owner) o.owner = owner
-    o.mode = a.chmod ?? -1
-    o.followSymlink = true
-    o.dirCopyContents = true
+    o.mode = a.modeStr ? -1 : (a.chmod ?? -1)
+    if (!a.plain) {
+      o.followSymlink = true
+      o.dirCopyContents = true
+    }
     if (a.unpack) o.attemptUnpackDockerCompatibility = true
     o.createDestPath = true
-    o.allowWildcard = true
-    o.allowEmptyWildcard = true
+    if (!a.plain) {
+      o.allowWildcard = true
+      o.allowEmptyWildcard = true
+    }
     o.timestamp = -1
+    if (a.parents?.length) o.include_patterns = a.parents
     if (a.excludes?.length) o.exclude_patterns = a.excludes
+    if (a.modeStr) o.modeStr = a.modeStr
+    if (a.parents?.length) o.required_paths = a.parents
     return goJSON(o)
   })
   const env: Record<string, unknown> = { Type: 'buildkit.file.v0', Actions: actions.map((j) => Buffer.from(j).toString('base64')) }
@@ -104,9 +129,11 @@ export class FileOp implements Op<BuildRef> {
         deps.push({})
         continue
       }
-      const paths = this.spec.actions.filter((a): a is CopyAction => a.kind === 'copy' && a.input === i).map((a) => a.src)
+      const copies = this.spec.actions.filter((a): a is CopyAction => a.kind === 'copy' && a.input === i)
+      const paths = copies.map((a) => a.src)
       const selector = sha256([...paths].sort().reverse().join('\0'))
-      const unique = [...new Set(paths)].sort()
+      // --parents: what is read is the pivot's matches, not the whole pivot
+      const unique = [...new Set(copies.flatMap((a) => (a.parents?.length ? a.parents.map((p) => posix.join(a.src, p)) : [a.src])))].sort()
       deps.push({ selector, contentDigest: (ref, signal) => this.#checksum(ref, unique, signal) })
     }
     return { digest: sha256(fileCacheMapJSON(this.spec)), deps }
@@ -154,19 +181,32 @@ export class FileOp implements Op<BuildRef> {
         srcRoots.set(i, { dir: view, ref })
       }
       for (const a of this.spec.actions) {
-        const owner = a.chown ? await resolveChown(rootfs, a.chown) : undefined
+        const owner = a.kind !== 'mkfile' && a.chown ? await resolveChown(rootfs, a.chown) : undefined
         if (a.kind === 'mkdir') {
           await mkdirAll(rootfs, a.path, a.mode, owner)
           continue
         }
+        if (a.kind === 'mkfile') {
+          await mkdirAll(rootfs, posix.dirname(a.path), 0o755)
+          const target = await resolveInRoot(rootfs, a.path, false)
+          await writeFile(target, a.data)
+          await chmod(target, a.mode)
+          continue
+        }
         const src = srcRoots.get(a.input) as { dir: string; ref: BuildRef }
         const ctxRef = src.ref.kind === 'context' ? src.ref : undefined
-        await copySources(src.dir, [a.src], rootfs, a.dest, {
+        await copySources(src.dir, a.parents?.length ? a.parents.map((p) => posix.join(a.src, p)) : [a.src], rootfs, a.dest, {
           ...(owner ? { owner } : {}),
           ...(a.chmod !== undefined ? { mode: a.chmod } : {}),
+          ...(a.modeStr ? { modeStr: a.modeStr } : {}),
+          ...(a.excludes?.length ? { excludes: a.excludes } : {}),
+          ...(a.parents?.length ? { parentsPivot: a.src } : {}),
+          ...(a.unpack ? { unpack: true } : {}),
+          ...(a.plain ? { plain: true } : {}),
           rootOwned: ctxRef !== undefined,
           ...(ctxRef ? { skip: (rel: string, isDir: boolean) => ctxRef.isExcluded(rel, isDir) } : {}),
           origin: this.spec.origin,
+          signal: ctx.signal,
         })
       }
     } catch (err) {
@@ -194,7 +234,13 @@ export class FileOp implements Op<BuildRef> {
 async function mkdirAll(root: string, path: string, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
   const missing: string[] = []
   let cur = join(root, path)
-  while (cur.length > root.length && !(await lstat(cur).then(() => true, () => false))) {
+  while (
+    cur.length > root.length &&
+    !(await lstat(cur).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     missing.push(cur)
     cur = dirname(cur)
   }
@@ -204,5 +250,3 @@ async function mkdirAll(root: string, path: string, mode: number, owner?: { uid:
     await chmod(d, mode)
   }
 }
-
-

@@ -2,7 +2,10 @@ import { constants } from 'node:fs'
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import { NotFoundError } from '../../core/errors.ts'
+import { PatternMatcher } from '../../core/patternmatcher.ts'
+import { type ModeChange, parseModeStr } from './chmod.ts'
 import { expandGlob, hasWildcard } from './glob.ts'
+import { extractArchive, isArchive } from './unpack.ts'
 
 export interface CopyOptions {
   /** uid/gid for every copied entry (and created dest dirs); undefined keeps the source's (or 0:0 for a context). */
@@ -12,8 +15,24 @@ export interface CopyOptions {
   /** Reset owners to root (build-context sources, as BuildKit's client does). */
   rootOwned: boolean
   skip?: (rel: string, isDir: boolean) => boolean
+  /** Symbolic `--chmod` applied to each entry's mode (wins over `mode`). */
+  modeStr?: string
+  /** `--exclude` patterns, matched against paths relative to each copied source (a file source by its name). */
+  excludes?: string[]
+  /** `--parents`: sources are patterns under this directory, copied with their path relative to it. */
+  parentsPivot?: string
+  /** ADD: a local tar archive (plain, gzip, bzip2, xz, zstd) is extracted into the destination. */
+  unpack?: boolean
+  /** One generated file: no wildcard expansion. */
+  plain?: boolean
   /** Where the instruction comes from, for messages. */
   origin: string
+  signal?: AbortSignal
+}
+
+interface Resolved extends CopyOptions {
+  change?: ModeChange
+  excluded: (rel: string) => boolean
 }
 
 /**
@@ -21,16 +40,24 @@ export interface CopyOptions {
  * with Docker's COPY rules: a directory source copies its contents; a dest ending in `/` (or
  * several sources) is a directory; missing parents are created.
  */
-export async function copySources(srcRoot: string, sources: readonly string[], destRoot: string, dest: string, o: CopyOptions): Promise<void> {
-  const skip = o.skip ?? (() => false)
+export async function copySources(srcRoot: string, sources: readonly string[], destRoot: string, dest: string, opts: CopyOptions): Promise<void> {
+  const skip = opts.skip ?? (() => false)
+  const pm = opts.excludes?.length ? new PatternMatcher(opts.excludes) : undefined
+  const o: Resolved = { ...opts, ...(opts.modeStr ? { change: parseModeStr(opts.modeStr) } : {}), excluded: (rel) => pm?.matchesOrParentMatches(rel) ?? false }
   const matches: string[] = []
   for (const s of sources) {
     const clean = posix.normalize(`/${s}`).slice(1)
-    if (hasWildcard(clean)) {
+    if (!o.plain && hasWildcard(clean)) {
       matches.push(...(await expandGlob(srcRoot, clean, skip)))
       continue
     }
-    const exists = clean === '' || (!skip(clean, false) && (await lstat(join(srcRoot, clean)).then(() => true, () => false)))
+    const exists =
+      clean === '' ||
+      (!skip(clean, false) &&
+        (await lstat(join(srcRoot, clean)).then(
+          () => true,
+          () => false,
+        )))
     if (!exists) {
       throw new NotFoundError(`${o.origin}: "/${clean}": not found`, {
         code: 'ERR_COPY_SOURCE_NOT_FOUND',
@@ -39,14 +66,38 @@ export async function copySources(srcRoot: string, sources: readonly string[], d
     }
     matches.push(clean)
   }
-  const destIsDir = dest.endsWith('/') || sources.length > 1 || sources.some(hasWildcard)
+  const destIsDir = dest.endsWith('/') || sources.length > 1 || (!o.plain && sources.some(hasWildcard)) || o.parentsPivot !== undefined
   const destAbs = join(destRoot, posix.normalize(dest))
+  const pivot = o.parentsPivot !== undefined ? posix.normalize(`/${o.parentsPivot}`).slice(1) : undefined
   for (const rel of matches) {
     const src = join(srcRoot, rel)
     const st = await stat(src) // a symlink named as the source itself is followed
+    let base = destAbs
+    if (pivot !== undefined) {
+      // --parents: keep the path below the pivot, parents created like the source's
+      const below = pivot === '' ? rel : rel.slice(pivot.length + 1)
+      const parent = posix.dirname(below)
+      await ensureDir(destRoot, destAbs, o)
+      if (parent !== '.') await copyParents(srcRoot, pivot, parent, destAbs, o)
+      if (st.isDirectory()) {
+        const target = join(destAbs, below)
+        await copyEntry(src, target, o, true)
+        await copyTree(srcRoot, rel, target, o, skip, rel)
+        continue
+      }
+      base = join(destAbs, parent)
+      await copyEntry(src, join(base, posix.basename(rel)), o, true)
+      continue
+    }
     if (st.isDirectory()) {
       await ensureDir(destRoot, destAbs, o)
-      await copyTree(srcRoot, rel, destAbs, o, skip)
+      await copyTree(srcRoot, rel, destAbs, o, skip, rel)
+      continue
+    }
+    if (o.excluded(posix.basename(rel))) continue
+    if (o.unpack && (await isArchive(src, o.signal ?? new AbortController().signal))) {
+      await ensureDir(destRoot, destAbs, o)
+      await extractArchive(src, destAbs, o.signal ?? new AbortController().signal)
       continue
     }
     let target = destAbs
@@ -61,10 +112,33 @@ export async function copySources(srcRoot: string, sources: readonly string[], d
   }
 }
 
+/** Creates `parent` (relative to the pivot) under destDir, each directory with its source's metadata. */
+async function copyParents(srcRoot: string, pivot: string, parent: string, destDir: string, o: Resolved): Promise<void> {
+  let cur = ''
+  for (const part of parent.split('/')) {
+    cur = cur ? `${cur}/${part}` : part
+    const target = join(destDir, cur)
+    if (
+      await lstat(target).then(
+        (x) => x.isDirectory(),
+        () => false,
+      )
+    )
+      continue
+    await copyEntry(join(srcRoot, pivot, cur), target, o, true)
+  }
+}
+
 async function ensureDir(destRoot: string, dir: string, o: CopyOptions): Promise<void> {
   const missing: string[] = []
   let cur = dir
-  while (cur.length > destRoot.length && !(await lstat(cur).then(() => true, () => false))) {
+  while (
+    cur.length > destRoot.length &&
+    !(await lstat(cur).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     missing.push(cur)
     cur = dirname(cur)
   }
@@ -75,24 +149,32 @@ async function ensureDir(destRoot: string, dir: string, o: CopyOptions): Promise
   }
 }
 
-async function copyTree(srcRoot: string, rel: string, destDir: string, o: CopyOptions, skip: (rel: string, isDir: boolean) => boolean): Promise<void> {
+async function copyTree(
+  srcRoot: string,
+  rel: string,
+  destDir: string,
+  o: Resolved,
+  skip: (rel: string, isDir: boolean) => boolean,
+  top: string,
+): Promise<void> {
   const names = (await readdir(join(srcRoot, rel))).sort()
   for (const name of names) {
     const childRel = rel ? `${rel}/${name}` : name
     const src = join(srcRoot, childRel)
     const st = await lstat(src)
     if (skip(childRel, st.isDirectory())) continue
+    if (o.excluded(top ? childRel.slice(top.length + 1) : childRel)) continue
     const target = join(destDir, name)
     await copyEntry(src, target, o, false)
     if (st.isDirectory()) {
-      await copyTree(srcRoot, childRel, target, o, skip)
+      await copyTree(srcRoot, childRel, target, o, skip, top)
       await lutimes(target, st.atime, st.mtime)
     }
   }
 }
 
 /** Copies one entry (a directory as an empty dir; its contents are the caller's), applying owner, mode and times. */
-async function copyEntry(src: string, target: string, o: CopyOptions, follow: boolean): Promise<void> {
+async function copyEntry(src: string, target: string, o: Resolved, follow: boolean): Promise<void> {
   const st = follow ? await stat(src) : await lstat(src)
   const existing = await lstat(target).catch(() => undefined)
   if (existing && !(st.isDirectory() && existing.isDirectory())) await rm(target, { recursive: true, force: true })
@@ -105,6 +187,6 @@ async function copyEntry(src: string, target: string, o: CopyOptions, follow: bo
   const gid = o.owner?.gid ?? (o.rootOwned ? 0 : st.gid)
   await lchown(target, uid, gid)
   // chown clears setuid/setgid bits, so the mode is set after it
-  if (!st.isSymbolicLink()) await chmod(target, o.mode ?? st.mode & 0o7777)
+  if (!st.isSymbolicLink()) await chmod(target, o.change ? o.change(st.mode & 0o7777, st.isDirectory()) : (o.mode ?? st.mode & 0o7777))
   await lutimes(target, st.atime, st.mtime)
 }
