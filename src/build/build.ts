@@ -9,6 +9,7 @@ import { finalizeImage } from '../export/image.ts'
 import { exportRootfs } from '../export/local-dir.ts'
 import type { OutputSpec } from '../export/output-spec.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
+import { createCacheMountStore } from '../ops/cache-mounts/store.ts'
 import { createImageResolver } from '../ops/image-resolver.ts'
 import { createLocalCache } from '../ops/local-cache.ts'
 import type { BuildEvent } from '../progress/events.ts'
@@ -86,8 +87,10 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   const conv = await convertDockerfile({
     file, parsed, buildArgs: o.buildArgs, ...(o.target !== undefined ? { target: o.target } : {}), platform: o.platform, context, resolver,
     layers: state.layers, executor: d.executor, workDir: state.workDir, checksum: checksum.ref, labels: o.labels, signal,
+    cacheMounts: createCacheMountStore(join(state.root, 'cachemounts')),
   })
   for (const w of conv.warnings) d.emit({ type: 'warning', rule: w.rule, message: w.range ? `${file}:${w.range.startLine}: ${w.message}` : w.message, at: Date.now() })
+  if (conv.checkError) throw conv.checkError
 
   const stepsById = new Map<string, StepRecord>()
   const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
