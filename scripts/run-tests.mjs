@@ -33,7 +33,7 @@ if (files.length === 0) {
 }
 // Integration tests run the real CLI (bin/cairn.js over dist/): build it first so it is never stale.
 if (files.some((f) => f.endsWith('.itest.ts'))) {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+  const tsc = spawnSync(process.execPath, ['scripts/bundle.mjs'], { stdio: 'inherit' })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 }
 const res = spawnSync(process.execPath, [

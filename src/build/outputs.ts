@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { buildCacheGraph, type ExportStep } from '../cache/remote/build-graph.ts'
-import { ANNOTATION_CREATED_AT, ANNOTATION_UNCOMPRESSED, encodeInlineCache, INLINE_CACHE_KEY } from '../cache/format/index.ts'
+import { encodeInlineCache, INLINE_CACHE_KEY } from '../cache/format/index.ts'
+import { annotatedLayer, layerTime } from '../cache/remote/layer-descriptor.ts'
 import { writeBlob } from '../content/blob-io.ts'
 import type { Descriptor } from '../core/descriptor.ts'
 import { CairnError, InvalidArgumentError } from '../core/errors.ts'
@@ -94,11 +95,9 @@ async function inlineCache(
     mode: 'min',
     finals: src.finals,
     layerBlob: async (id) => {
-      const d = byLayer.get(id) ?? (await state.layers.ensureBlob(id, compression, signal))
-      const rec = await state.layers.must(id)
-      return { ...d, annotations: { [ANNOTATION_UNCOMPRESSED]: await state.layers.diffID(id, signal), [ANNOTATION_CREATED_AT]: new Date(rec.createdAt * 1000).toISOString() } }
+      return annotatedLayer(state.layers, id, byLayer.get(id) ?? (await state.layers.ensureBlob(id, compression, signal)), signal)
     },
-    createdAt: async (id) => new Date((await state.layers.must(id)).createdAt * 1000).toISOString(),
+    createdAt: (id) => layerTime(state.layers, id),
   })
   return encodeInlineCache(builder.graph(), manifestLayers)
 }

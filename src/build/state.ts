@@ -24,9 +24,9 @@ export interface State {
  *   images/index.json        cairn's image store
  *   work/                    mount points, runc bundles and state
  */
-export function openState(root: string, tarMtime: number): State {
+export function openState(root: string, epoch?: number): State {
   const blobs = createLocalBlobStore(join(root, 'content'))
   const snapshotter = createOverlaySnapshotter(join(root, 'snapshots'))
-  const layers = new LayerStore({ root: join(root, 'layers'), blobs, snapshotter, tarMtime })
+  const layers = new LayerStore({ root: join(root, 'layers'), blobs, snapshotter, tarMtime: epoch ?? 0, ...(epoch !== undefined ? { epoch } : {}) })
   return { root, blobs, layers, images: new ImageStore(join(root, 'images'), blobs), cacheDir: join(root, 'cache'), workDir: join(root, 'work') }
 }

@@ -116,7 +116,7 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   const root = resolve(a.root ?? env.CAIRN_ROOT ?? '/var/lib/cairn')
   const epochRaw = env.SOURCE_DATE_EPOCH
   const epoch = epochRaw !== undefined && /^\d+$/.test(epochRaw) ? Number(epochRaw) : undefined
-  const state = openState(root, epoch ?? 0)
+  const state = openState(root, epoch)
   const registry = makeRegistryClient(a, env)
   const reporter = makeReporter(a.progress, a.quiet)
   const ac = new AbortController()

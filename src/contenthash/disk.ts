@@ -8,7 +8,7 @@
  */
 import { type BigIntStats, close, closeSync, lstatSync, open, openSync, read, readdirSync, readlinkSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr'
+import { xattr } from '../core/native.ts'
 import { type Digest, digestFromHash, EMPTY_DIGEST } from '../core/digest.ts'
 import type { ContextFilter, FilterState } from './filter.ts'
 import type { FileIdentity, HashMemo } from './memo.ts'
@@ -63,7 +63,7 @@ function readInto(path: string, buf: Buffer, update: (chunk: Buffer) => void): P
 function readXattrs(path: string, context: boolean): Map<string, Uint8Array> | undefined {
   let names: string[]
   try {
-    names = listAttributesSync(path)
+    names = xattr().listAttributesSync(path)
   } catch {
     return undefined // ENOTSUP and friends: no xattrs
   }
@@ -72,7 +72,7 @@ function readXattrs(path: string, context: boolean): Map<string, Uint8Array> | u
   for (const name of names) {
     if (context && name.startsWith('com.apple.')) continue
     try {
-      const v = getAttributeSync(path, name)
+      const v = xattr().getAttributeSync(path, name)
       if (v !== null) out.set(name, v)
     } catch {
       // vanished or unreadable: BuildKit skips it too

@@ -25,7 +25,7 @@ import { realpath } from 'node:fs/promises'
 import { posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { setAttributeSync } from '@napi-rs/xattr'
+import { xattr } from '../core/native.ts'
 import { type Digest, digestFromHash } from '../core/digest.ts'
 import { ConfinedRoot, normalizeEntryPath, refuse } from './safe-path.ts'
 import { makeDevice, makeFifo, WhiteoutMaker } from './special-files.ts'
@@ -137,7 +137,7 @@ class Extractor {
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue // a layer must not forge overlay metadata
       try {
-        setAttributeSync(abs, name, value)
+        xattr().setAttributeSync(abs, name, value)
       } catch (err) {
         if (isSymlink && name.startsWith('user.')) continue // the kernel refuses user.* on symlinks
         throw refuse(h.name, `cannot set xattr ${name}: ${(err as Error).message}`)
@@ -173,7 +173,7 @@ class Extractor {
     const probe = dir === '' ? OPAQUE_MARKER : `${dir}/${OPAQUE_MARKER}`
     if (this.#overlay) {
       this.#r.ensureParents(probe, entry, true)
-      setAttributeSync(this.#r.abs(dir), 'trusted.overlay.opaque', 'y')
+      xattr().setAttributeSync(this.#r.abs(dir), 'trusted.overlay.opaque', 'y')
       return
     }
     if (!this.#parentExists(probe, entry)) return

@@ -9,7 +9,7 @@
 import { type BigIntStats, closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr'
+import { xattr } from '../core/native.ts'
 import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
 import { makeHeader, type TarHeader } from './tar-header.ts'
 import type { TarSourceEntry } from './tar-writer.ts'
@@ -47,7 +47,7 @@ function byteOrder(a: string, b: string): number {
 
 function xattrValue(path: string, name: string): string | undefined {
   try {
-    return getAttributeSync(path, name)?.toString('latin1')
+    return xattr().getAttributeSync(path, name)?.toString('latin1')
   } catch {
     return undefined
   }
@@ -58,7 +58,7 @@ function readXattrs(path: string, overlay: boolean): { kept: Map<string, Buffer>
   const overlayNames: string[] = []
   let names: string[]
   try {
-    names = listAttributesSync(path)
+    names = xattr().listAttributesSync(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return { kept, overlayNames }
@@ -69,7 +69,7 @@ function readXattrs(path: string, overlay: boolean): { kept: Map<string, Buffer>
       if (overlay) overlayNames.push(name)
       continue
     }
-    const v = getAttributeSync(path, name)
+    const v = xattr().getAttributeSync(path, name)
     if (v !== null) kept.set(name, Buffer.from(v))
   }
   return { kept, overlayNames }

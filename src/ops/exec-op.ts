@@ -163,7 +163,7 @@ export class ExecOp implements Op<BuildRef> {
       return { kind: 'layers', layers: parents }
     }
     await snap.commit(id)
-    await layers.put({ id, blobs: [], createdAt: Math.floor(Date.now() / 1000), createdBy: this.#createdBy() })
+    await layers.put({ id, blobs: [], createdAt: layers.now(), createdBy: this.#createdBy() })
     return { kind: 'layers', layers: [...parents, id] }
   }
 

@@ -226,7 +226,7 @@ export class FileOp implements Op<BuildRef> {
       return { kind: 'layers', layers: parents }
     }
     await snap.commit(id)
-    await layers.put({ id, blobs: [], createdAt: Math.floor(Date.now() / 1000), createdBy: this.spec.createdBy })
+    await layers.put({ id, blobs: [], createdAt: layers.now(), createdBy: this.spec.createdBy })
     return { kind: 'layers', layers: [...parents, id] }
   }
 }

@@ -133,7 +133,7 @@ export class HttpSourceOp implements Op<BuildRef> {
       await snap.remove(id)
       throw err
     }
-    await layers.put({ id, blobs: [], createdAt: Math.floor(Date.now() / 1000), createdBy: `ADD ${this.spec.url}` })
+    await layers.put({ id, blobs: [], createdAt: layers.now(), createdBy: `ADD ${this.spec.url}` })
     return { kind: 'layers', layers: [id] }
   }
 }

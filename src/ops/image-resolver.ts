@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { readBlobJSON } from '../content/blob-io.ts'
 import type { Descriptor, Platform } from '../core/descriptor.ts'
 import { type Digest, hexOf, isDigest } from '../core/digest.ts'
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.ts'
+import { CairnError, FailedPreconditionError, InvalidArgumentError, isNotFound, NotFoundError } from '../core/errors.ts'
 import type { ImageStore } from '../export/image-store.ts'
 import { isIndexType, isManifestType } from '../oci/media-types.ts'
 import { formatPlatform, platformMatches } from '../oci/platform.ts'
@@ -114,7 +114,18 @@ export function createImageResolver(o: ImageResolverOptions): ImageResolver {
         throw new InvalidArgumentError(`base image ${JSON.stringify(ref)}: ${(err as Error).message}`, { cause: err })
       }
       const img = await o.store.get(name)
-      if (!img && o.registry) return resolveRegistryImage(o.registry, parseImageRef(ref), platform, signal)
+      if (!img && o.registry) {
+        try {
+          return await resolveRegistryImage(o.registry, parseImageRef(ref), platform, signal)
+        } catch (err) {
+          if (signal.aborted || !(err instanceof CairnError)) throw err
+          const notFound = isNotFound(err)
+          throw new CairnError(notFound ? 'ERR_IMAGE_NOT_FOUND' : err.code, `base image ${ref}: ${notFound ? 'not found' : 'cannot be pulled'}: not in cairn's image store, and ${err.message}`, {
+            hint: err.hint ?? `build it first with \`cairn build -t ${ref} ...\`, or pass --build-context ${ref}=oci-layout:///path/to/layout`,
+            cause: err,
+          })
+        }
+      }
       if (!img) {
         throw new NotFoundError(`base image ${ref}: not found in cairn's image store`, {
           code: 'ERR_IMAGE_NOT_FOUND',

@@ -54,7 +54,7 @@ export class ImageSourceOp implements Op<BuildRef> {
       const h = history[i]
       const at = h?.created ? Math.floor(Date.parse(h.created) / 1000) || created : created
       const blob = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, ...(desc.annotations ? { annotations: desc.annotations } : {}) }
-      const rec = await this.#layers.adopt(diffID, blob, at, h?.created_by)
+      const rec = await this.#layers.adopt(diffID, blob, at, h?.created_by, { onlyIfLocal: !blobSource })
       ids.push(rec.id)
     }
     return { kind: 'layers', layers: ids }

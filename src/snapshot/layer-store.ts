@@ -8,7 +8,8 @@ import type { Descriptor } from '../core/descriptor.ts'
 import { type Digest, hexOf } from '../core/digest.ts'
 import { FailedPreconditionError, NotFoundError } from '../core/errors.ts'
 import { applyLayer } from '../layer/apply.ts'
-import { decompressStream } from '../layer/compress.ts'
+import { compressStream, decompressStream } from '../layer/compress.ts'
+import { HashingStream } from '../core/streams.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from '../layer/media-type.ts'
 import { packLayer } from '../layer/write-layer.ts'
 import type { Snapshotter } from './snapshotter.ts'
@@ -28,6 +29,8 @@ export interface LayerRecord {
   /** Unix seconds the layer was made (image history). */
   createdAt: number
   createdBy?: string
+  /** mtime written into this layer's tar entries, fixed when its diffID is first computed (so every later pack is identical). */
+  tarMtime?: number
 }
 
 export interface LayerStoreOptions {
@@ -36,6 +39,8 @@ export interface LayerStoreOptions {
   snapshotter: Snapshotter
   /** mtime written into layer tars (SOURCE_DATE_EPOCH or 0). */
   tarMtime: number
+  /** SOURCE_DATE_EPOCH: new layers' creation times are clamped to it, so rebuilds are reproducible. */
+  epoch?: number
   sources?: BlobSource[]
 }
 
@@ -57,6 +62,12 @@ export class LayerStore {
 
   get snapshotter(): Snapshotter {
     return this.#o.snapshotter
+  }
+
+  /** The creation time (unix seconds) for a layer made now, clamped to SOURCE_DATE_EPOCH. */
+  now(): number {
+    const t = Math.floor(Date.now() / 1000)
+    return this.#o.epoch !== undefined ? Math.min(t, this.#o.epoch) : t
   }
 
   newId(): string {
@@ -99,17 +110,22 @@ export class LayerStore {
     }
   }
 
-  /** Records a layer known by its blob (a base image's, an imported cache's). Reuses an existing record with that diffID. */
-  async adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy?: string): Promise<LayerRecord> {
+  /**
+   * Records a layer known by its blob (a base image's, an imported cache's). Reuses an existing
+   * record with that diffID. With `onlyIfLocal`, the blob is recorded only when the local content
+   * store has it (image-store manifests name blobs that may exist only as snapshots).
+   */
+  async adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy?: string, o: { onlyIfLocal?: boolean } = {}): Promise<LayerRecord> {
     const existing = await this.findByDiffID(diffID)
+    const keepBlob = !o.onlyIfLocal || (await this.#o.blobs.stat(blob.digest)) !== undefined
     if (existing) {
-      if (!existing.blobs.some((b) => b.digest === blob.digest)) {
+      if (keepBlob && !existing.blobs.some((b) => b.digest === blob.digest)) {
         existing.blobs.push(blob)
         await this.put(existing)
       }
       return existing
     }
-    const rec: LayerRecord = { id: `l${hexOf(diffID).slice(0, 40)}`, diffID, blobs: [blob], createdAt, ...(createdBy ? { createdBy } : {}) }
+    const rec: LayerRecord = { id: `l${hexOf(diffID).slice(0, 40)}`, diffID, blobs: keepBlob ? [blob] : [], createdAt, ...(createdBy ? { createdBy } : {}) }
     await this.put(rec)
     return rec
   }
@@ -141,7 +157,8 @@ export class LayerStore {
           await this.#o.snapshotter.remove(id)
         }
       }
-      throw new NotFoundError(`layer ${rec.diffID ?? id}: no usable blob (tried ${rec.blobs.length})`, {
+      const why = lastErr instanceof Error ? `: ${lastErr.message}` : rec.blobs.length === 0 ? ': none is known' : `: ${rec.blobs.map((b) => b.digest).join(', ')} could not be read`
+      throw new NotFoundError(`layer ${rec.diffID ?? id}: no usable blob${why}`, {
         code: 'ERR_LAYER_UNAVAILABLE',
         cause: lastErr,
       })
@@ -182,13 +199,21 @@ export class LayerStore {
           }
         }
       }
+      // Another form of the layer exists: transcode it rather than repacking the snapshot (same tar bytes, no walk).
+      if (store) {
+        for (const b of rec.blobs) {
+          const t = await this.#transcode(rec, b, compression, o.level, signal).catch(() => undefined)
+          if (t) return t
+        }
+      }
       await this.ensureSnapshot(id, signal)
       const w = store ? await this.#o.blobs.writer({ signal }) : undefined
       const sink = async (compressed: Readable) => {
         if (w) await pipeline(compressed, w.stream, { signal })
         else for await (const _ of compressed) { /* hash only */ }
       }
-      const packOpts = { compression, mtime: this.#o.tarMtime, signal, ...(o.level !== undefined ? { level: o.level } : {}) }
+      const mtime = rec.tarMtime ?? this.#o.tarMtime
+      const packOpts = { compression, mtime, signal, ...(o.level !== undefined ? { level: o.level } : {}) }
       const packed = await packLayer({ upperDir: this.#o.snapshotter.diffDir(id) }, sink, packOpts).catch(async (err) => {
         await w?.abort()
         throw err
@@ -201,10 +226,34 @@ export class LayerStore {
       const fresh = await this.must(id)
       fresh.diffID = packed.diffID
       fresh.tarSize = packed.uncompressedSize
+      fresh.tarMtime = mtime
       if (store && !fresh.blobs.some((b) => b.digest === desc.digest)) fresh.blobs.push(desc)
       await this.put(fresh)
       return desc
     })
+  }
+
+  async #transcode(rec: LayerRecord, from: Descriptor, compression: Compression, level: number | undefined, signal: AbortSignal): Promise<Descriptor | undefined> {
+    if (!rec.diffID) return undefined
+    const src = await this.openBlob(from, signal)
+    if (!src) return undefined
+    const tar = new HashingStream()
+    const w = await this.#o.blobs.writer({ signal })
+    try {
+      await pipeline(src, decompressStream(), tar, compressStream(compression, level), w.stream, { signal })
+      if (tar.digest() !== rec.diffID) {
+        throw new FailedPreconditionError(`layer ${from.digest}: content hashes to ${tar.digest()}, expected diffID ${rec.diffID}`, { code: 'ERR_LAYER_CORRUPT' })
+      }
+      const info = await w.commit()
+      const desc: Descriptor = { mediaType: layerMediaType(compression), digest: info.digest, size: info.size }
+      const fresh = await this.must(rec.id)
+      if (!fresh.blobs.some((b) => b.digest === desc.digest)) fresh.blobs.push(desc)
+      await this.put(fresh)
+      return desc
+    } catch (err) {
+      await w.abort()
+      throw err
+    }
   }
 
   /** A layer blob's bytes from the local content store or any registered source; undefined if none has it. */

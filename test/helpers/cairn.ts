@@ -28,8 +28,8 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()))
     child.on('error', reject)
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
     if (opts.input !== undefined && child.stdin) {
@@ -69,7 +69,9 @@ export async function buildBaseImage(root: string, name = 'test/base:1'): Promis
       join(ctx, 'Dockerfile'),
       'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCMD ["/bin/sh"]\n',
     )
-    const r = await cairn(root, ['build', '--progress=plain', '-t', name, ctx])
+    // A fixed SOURCE_DATE_EPOCH makes the base image byte-identical in every root (a "fresh machine"
+    // gets the same base image a registry would give it).
+    const r = await cairn(root, ['build', '--progress=plain', '-t', name, ctx], { SOURCE_DATE_EPOCH: '1700000000' })
     if (r.code !== 0) throw new Error(`building the base image failed:\n${r.stderr}`)
   } finally {
     await rm(ctx, { recursive: true, force: true })

@@ -4,8 +4,6 @@ import { NotFoundError } from '../../core/errors.ts'
 import type { Compression } from '../../layer/media-type.ts'
 import type { LayerStore } from '../../snapshot/layer-store.ts'
 import {
-  ANNOTATION_CREATED_AT,
-  ANNOTATION_UNCOMPRESSED,
   CACHE_CONFIG_MEDIA_TYPE,
   type CacheGraphBuilder,
   encodeCacheConfig,
@@ -15,6 +13,7 @@ import {
 } from '../format/index.ts'
 import { buildCacheGraph, type ExportStep } from './build-graph.ts'
 import { readCacheRef } from './read-ref.ts'
+import { annotatedLayer, layerTime } from './layer-descriptor.ts'
 import { mergeGraphInto } from './merge.ts'
 import type { CacheTransport } from './transport.ts'
 
@@ -73,13 +72,9 @@ export async function exportCache(
         lazy: true,
         ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
       })
-      const rec = await d.layers.must(id)
-      return {
-        ...desc,
-        annotations: { [ANNOTATION_UNCOMPRESSED]: await d.layers.diffID(id, signal), [ANNOTATION_CREATED_AT]: new Date(rec.createdAt * 1000).toISOString() },
-      }
+      return annotatedLayer(d.layers, id, desc, signal)
     },
-    createdAt: async (id) => new Date((await d.layers.must(id)).createdAt * 1000).toISOString(),
+    createdAt: (id) => layerTime(d.layers, id),
   })
   if (o.merge) await mergeExisting(builder, transport, o, signal)
 

@@ -89,7 +89,7 @@ export class ImportedCache implements CacheSource {
     if (!res) return undefined
     for (const l of res.chain) {
       if (!(await this.#exists(l.blob, signal))) {
-        this.#warn(`cache ${this.name}: blob ${l.blob.digest} is missing; treating the step as not cached`)
+        this.#warn(`cache ${this.name}: blob ${l.blob.digest} is missing or truncated; treating the step as not cached`)
         return undefined
       }
     }
@@ -108,8 +108,9 @@ export class ImportedCache implements CacheSource {
   #exists(desc: Descriptor, signal: AbortSignal): Promise<boolean> {
     let p = this.#present.get(desc.digest)
     if (!p) {
+      // a blob of the wrong size (truncated) is as good as missing
       p = this.#transport.statBlob(desc.digest, { signal }).then(
-        (info) => info !== undefined,
+        (info) => info !== undefined && (desc.size < 0 || info.size === desc.size),
         () => false,
       )
       this.#present.set(desc.digest, p)
