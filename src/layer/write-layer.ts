@@ -4,7 +4,7 @@
  * hashed and counted (digest, size) while they stream into the caller's sink.
  */
 import { createHash } from 'node:crypto'
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
+import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { type Digest, digestFromHash } from '../core/digest.ts'
 import { FailedPreconditionError } from '../core/errors.ts'
@@ -74,8 +74,11 @@ export async function packLayer(src: PackSource, sink: (compressed: Readable) =>
   }
   const tar = layerTarStream(src.upperDir, walk)
   const tap = new UncompressedTap(opts.onUncompressedChunk)
-  const out = new HashingStream({ highWaterMark: 1024 * 1024 })
-  const produced = pipeline(tar, tap, compressStream(opts.compression, opts.level), out, opts.signal === undefined ? {} : { signal: opts.signal })
+  // An uncompressed blob is the tar itself: its digest is the diffID, so it is hashed only once.
+  const plain = opts.compression === 'uncompressed'
+  const out = plain ? new PassThrough({ highWaterMark: 1024 * 1024 }) : new HashingStream({ highWaterMark: 1024 * 1024 })
+  const stages = plain ? [tar, tap, out] : [tar, tap, compressStream(opts.compression, opts.level), out]
+  const produced = pipeline(stages as unknown as [Readable, Transform, Writable], opts.signal === undefined ? {} : { signal: opts.signal })
   const consumed = sink(out).then(() => {
     if (!out.readableEnded) {
       throw new FailedPreconditionError('packLayer: the sink resolved before reading the whole layer', { code: 'ERR_LAYER_SINK' })
@@ -85,10 +88,11 @@ export async function packLayer(src: PackSource, sink: (compressed: Readable) =>
   consumed.catch((err: unknown) => out.destroy(err as Error))
   produced.catch((err: unknown) => out.destroy(err as Error))
   await Promise.all([produced, consumed])
+  const diffID = digestFromHash(tap.hash)
   return {
-    diffID: digestFromHash(tap.hash),
-    digest: out.digest(),
-    size: out.size,
+    diffID,
+    digest: out instanceof HashingStream ? out.digest() : diffID,
+    size: out instanceof HashingStream ? out.size : tap.size,
     uncompressedSize: tap.size,
     mediaType: layerMediaType(opts.compression),
   }

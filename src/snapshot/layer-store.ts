@@ -126,6 +126,7 @@ export class LayerStore {
       return existing
     }
     const rec: LayerRecord = { id: `l${hexOf(diffID).slice(0, 40)}`, diffID, blobs: keepBlob ? [blob] : [], createdAt, ...(createdBy ? { createdBy } : {}) }
+    if (compressionOfMediaType(blob.mediaType) === 'uncompressed' && blob.digest === diffID) rec.tarSize = blob.size
     await this.put(rec)
     return rec
   }
@@ -181,6 +182,10 @@ export class LayerStore {
     return this.#once(`blob:${id}:${compression}:${o.store !== false}:${o.lazy === true}`, async () => {
       const rec = await this.must(id)
       const store = o.store !== false
+      // The uncompressed form is the tar: once its diffID and size are known, its descriptor is too.
+      if (compression === 'uncompressed' && !store && rec.diffID && rec.tarSize !== undefined) {
+        return { mediaType: layerMediaType('uncompressed'), digest: rec.diffID, size: rec.tarSize }
+      }
       if (!o.force || compression === 'uncompressed') {
         for (const b of rec.blobs) {
           if (compressionOfMediaType(b.mediaType) !== compression) continue

@@ -1,5 +1,6 @@
-import { constants } from 'node:fs'
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { mapLimit } from '../../core/concurrency.ts'
 import { dirname, join, posix } from 'node:path'
 import { NotFoundError } from '../../core/errors.ts'
 import { PatternMatcher } from '../../core/patternmatcher.ts'
@@ -149,6 +150,11 @@ async function ensureDir(destRoot: string, dir: string, o: CopyOptions): Promise
   }
 }
 
+/** Entries of one directory copied at once (the thread pool overlaps their syscalls). */
+const TREE_CONCURRENCY = 16
+/** Files up to this size are copied with one read and one write instead of copyFile's probing. */
+const SMALL_FILE = 256 * 1024
+
 async function copyTree(
   srcRoot: string,
   rel: string,
@@ -156,37 +162,58 @@ async function copyTree(
   o: Resolved,
   skip: (rel: string, isDir: boolean) => boolean,
   top: string,
+  destIsFresh = false,
 ): Promise<void> {
   const names = (await readdir(join(srcRoot, rel))).sort()
-  for (const name of names) {
+  await mapLimit(names, TREE_CONCURRENCY, async (name) => {
     const childRel = rel ? `${rel}/${name}` : name
     const src = join(srcRoot, childRel)
     const st = await lstat(src)
-    if (skip(childRel, st.isDirectory())) continue
-    if (o.excluded(top ? childRel.slice(top.length + 1) : childRel)) continue
+    if (skip(childRel, st.isDirectory())) return
+    if (o.excluded(top ? childRel.slice(top.length + 1) : childRel)) return
     const target = join(destDir, name)
-    await copyEntry(src, target, o, false)
+    const created = await copyEntry(src, target, o, false, st, destIsFresh)
     if (st.isDirectory()) {
-      await copyTree(srcRoot, childRel, target, o, skip, top)
+      await copyTree(srcRoot, childRel, target, o, skip, top, created)
       await lutimes(target, st.atime, st.mtime)
     }
-  }
+  })
 }
 
-/** Copies one entry (a directory as an empty dir; its contents are the caller's), applying owner, mode and times. */
-async function copyEntry(src: string, target: string, o: Resolved, follow: boolean): Promise<void> {
-  const st = follow ? await stat(src) : await lstat(src)
-  const existing = await lstat(target).catch(() => undefined)
+/**
+ * Copies one entry (a directory as an empty dir; its contents are the caller's), applying owner,
+ * mode and times. `parentIsFresh`: the destination directory was just created by this copy, so
+ * nothing can exist at `target` (no lookup needed). Returns whether `target` was newly created.
+ */
+async function copyEntry(src: string, target: string, o: Resolved, follow: boolean, known?: Stats, parentIsFresh = false): Promise<boolean> {
+  const st = known ?? (follow ? await stat(src) : await lstat(src))
+  const existing = parentIsFresh ? undefined : await lstat(target).catch(() => undefined)
   if (existing && !(st.isDirectory() && existing.isDirectory())) await rm(target, { recursive: true, force: true })
-  if (st.isSymbolicLink()) await symlink(await readlink(src), target)
-  else if (st.isDirectory()) {
-    if (!existing?.isDirectory()) await mkdir(target)
-  } else if (st.isFile()) await copyFile(src, target, constants.COPYFILE_FICLONE)
-  else return // sockets, devices and fifos are not copied
+  const wanted = o.change ? o.change(st.mode & 0o7777, st.isDirectory()) : (o.mode ?? st.mode & 0o7777)
   const uid = o.owner?.uid ?? (o.rootOwned ? 0 : st.uid)
   const gid = o.owner?.gid ?? (o.rootOwned ? 0 : st.gid)
-  await lchown(target, uid, gid)
-  // chown clears setuid/setgid bits, so the mode is set after it
-  if (!st.isSymbolicLink()) await chmod(target, o.change ? o.change(st.mode & 0o7777, st.isDirectory()) : (o.mode ?? st.mode & 0o7777))
+  let fresh = false
+  if (st.isSymbolicLink()) await symlink(await readlink(src), target)
+  else if (st.isDirectory()) {
+    if (!existing?.isDirectory()) {
+      await mkdir(target, { mode: wanted & 0o777 })
+      fresh = true
+    }
+  } else if (st.isFile()) {
+    if (st.size <= SMALL_FILE) await writeFile(target, await readFile(src), { mode: wanted & 0o777 })
+    else await copyFile(src, target)
+    fresh = true
+  } else return false // sockets, devices and fifos are not copied
+  // A new entry made by root is already root-owned; only chown when the owner differs.
+  const rootMade = fresh && process.getuid?.() === 0 && process.getgid?.() === 0
+  if (!(rootMade && uid === 0 && gid === 0)) await lchown(target, uid, gid)
+  // chown clears setuid/setgid bits, so the mode is set after it (the umask may also have masked bits)
+  if (!st.isSymbolicLink()) {
+    const masked = (wanted & 0o777 & ~UMASK) === wanted && fresh && st.isFile() && st.size <= SMALL_FILE
+    if (!masked) await chmod(target, wanted)
+  }
   await lutimes(target, st.atime, st.mtime)
+  return fresh && st.isDirectory()
 }
+
+const UMASK = process.umask()
