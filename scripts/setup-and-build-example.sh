@@ -12,13 +12,17 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
-[ -f dist/cli/main.js ] || npm run build
+[ -f dist/cairn.mjs ] || npm run build
 
 export CAIRN_ROOT=${CAIRN_ROOT:-$PWD/.cairn}
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}   # a reproducible base image, identical in every --root
 cp "$(readlink -f "$(command -v busybox)")" examples/hello/base/busybox
 node bin/cairn.js build -t cairn-example/base examples/hello/base
+# The local cache (an OCI layout directory): a second run, even with a fresh --root, gets every step from it.
 node bin/cairn.js build -t cairn-example/app -o type=oci,dest=.cairn-example-app.tar \
+  --cache-from type=local,src=.cairn-example-cache --cache-to type=local,dest=.cairn-example-cache,mode=max \
   --metadata-file .cairn-example-metadata.json examples/hello/app
 echo
 echo "built cairn-example/app: $(grep -o '"containerimage.digest": "[^"]*"' .cairn-example-metadata.json)"
 echo "OCI archive: .cairn-example-app.tar (try: skopeo inspect oci-archive:.cairn-example-app.tar)"
+echo "build cache: .cairn-example-cache (try: CAIRN_ROOT=\$(mktemp -d) $0 — every step comes from the cache)"
