@@ -25,18 +25,21 @@ export interface CacheSource {
  */
 export function createLocalCache(root: string, layers: LayerStore, sources: readonly CacheSource[] = []): CacheLookup<BuildRef> {
   let ready: Promise<unknown> | undefined
+  // Layers already checked in this process: a chain of n steps shares its lower layers, so each is checked once, not n times.
+  const usable = new Map<string, Promise<boolean>>()
+  const isUsable = (id: string): Promise<boolean> => {
+    let p = usable.get(id)
+    if (!p) {
+      p = layers.get(id).then(async (rec) => rec !== undefined && (rec.blobs.length > 0 || (await layers.snapshotter.exists(id))))
+      usable.set(id, p)
+    }
+    return p
+  }
   return {
     async get(key, signal) {
       try {
         const e = JSON.parse(await readFile(join(root, `${hexOf(key)}.json`), 'utf8')) as Entry
-        let ok = true
-        for (const id of e.layers) {
-          const rec = await layers.get(id)
-          if (!rec || (rec.blobs.length === 0 && !(await layers.snapshotter.exists(id)))) {
-            ok = false
-            break
-          }
-        }
+        const ok = (await Promise.all(e.layers.map(isUsable))).every(Boolean)
         if (ok) return { ref: { kind: 'layers', layers: e.layers }, source: 'local' }
       } catch {
         /* not in the local index */
