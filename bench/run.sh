@@ -22,7 +22,7 @@ cd "$REPO"
 WORK=$BENCH/work
 RESULTS=$BENCH/results
 RUNS=${BENCH_RUNS:-3}
-ALL_SCENARIOS=w1-cold,w1-noop,w1-onefile,w2-cold,w3-cold,w3-noop
+ALL_SCENARIOS=w1-cold,w1-noop,w1-onefile,w2-cold,w3-cold,w3-noop,w1-cold-export,w1-fresh-cache
 SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
 BUILDERS=${BENCH_BUILDERS:-cairn,buildkit}
 GENERATE=${BENCH_GENERATE:-../shared/bench-workloads/generate.sh}
@@ -62,7 +62,7 @@ if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
   mkdir -p "$WORK"
   if ! npm run build --silent >"$WORK/build.log" 2>&1; then
     # tsc still emits on type errors (other work in progress in the tree); only a missing dist is fatal
-    [[ -f $REPO/dist/cli/main.js ]] || { cat "$WORK/build.log" >&2; die "npm run build failed"; }
+    [[ -f $REPO/dist/bundle/cairn.mjs ]] || { cat "$WORK/build.log" >&2; die "npm run build failed"; }
     BUILD_NOTE="npm run build reported $(grep -c 'error TS' "$WORK/build.log") type errors; dist was emitted anyway (bench/work/build.log)"
     say "WARNING: $BUILD_NOTE"
   fi
@@ -82,8 +82,10 @@ cp "$WL/$ONEFILE" "$ONEFILE_ORIG"
 DOCKERD_PID=
 IPFWD_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || echo)
 BK_NOTE=
+REGISTRY_PID=
 cleanup() {
   set +e
+  [[ -n $REGISTRY_PID ]] && kill "$REGISTRY_PID" 2>/dev/null
   [[ -f $ONEFILE_ORIG && -d $WL/w1 ]] && cp "$ONEFILE_ORIG" "$WL/$ONEFILE"
   if [[ -n $DOCKERD_PID ]] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
     say "stopping dockerd (pid $DOCKERD_PID)"
@@ -175,14 +177,17 @@ record() {
     "$@" >>"$SAMPLES"
 }
 
+# Extra arguments of the scenario being run (cache export/import), for each builder.
+CAIRN_ARGS=()
+BK_ARGS=()
 cairn_cmd() { # cairn_cmd WORKLOAD [extra args]; CAIRN_TIME=file wraps it in /usr/bin/time -v
   local w=$1 pre=()
   shift
   [[ -n ${CAIRN_TIME:-} ]] && pre=(/usr/bin/time -v -o "$CAIRN_TIME")
   "${pre[@]}" node "${CAIRN_NODE_OPTS[@]}" "$REPO/bin/cairn.js" build --root "$CAIRN_ROOT" --progress plain \
-    -t "bench/$w" "$@" "$WL/$w"
+    -t "bench/$w" "${CAIRN_ARGS[@]}" "$@" "$WL/$w"
 }
-bk_cmd() { dk build --progress plain --network host -t "bench/$1" "$WL/$1"; }
+bk_cmd() { dk build --progress plain --network host -t "bench/$1" "${BK_ARGS[@]}" "$WL/$1"; }
 
 # cairn's steps from --metadata-file, FROM steps left out: prints "cached total"
 cairn_steps() {
@@ -284,6 +289,71 @@ scenario_onefile() {
   cp "$ONEFILE_ORIG" "$WL/$ONEFILE"
 }
 
+# A loopback registry for BuildKit's inline cache (the fastest remote import dockerd's BuildKit offers).
+start_registry() {
+  [[ -n $REGISTRY_PID ]] && return
+  command -v docker-registry >/dev/null || die "w1-fresh-cache needs Debian's docker-registry (apt-get install -y docker-registry)"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$STATE/registry"
+  printf 'version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: %s }, delete: { enabled: true } }\nhttp: { addr: 127.0.0.1:%s }\n' \
+    "$STATE/registry/data" "$port" >"$STATE/registry/config.yml"
+  docker-registry serve "$STATE/registry/config.yml" >"$LOGS/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  REGISTRY=127.0.0.1:$port
+  for _ in $(seq 50); do curl -fs "http://$REGISTRY/v2/" >/dev/null 2>&1 && return; sleep 0.1; done
+  die "docker-registry did not start (see $LOGS/registry.log)"
+}
+
+# Cold build with a mode=max cache export (cairn: type=local; BuildKit in dockerd can only export inline).
+# The report also compares it with cairn's plain cold build: the export overhead.
+scenario_cold_export() {
+  local i b
+  for i in $(seq "$RUNS"); do
+    for b in $(builders); do
+      fresh "$b" w1
+      rm -rf "$STATE/cache-export"
+      CAIRN_ARGS=(--cache-to "type=local,dest=$STATE/cache-export,mode=max")
+      BK_ARGS=(--build-arg BUILDKIT_INLINE_CACHE=1)
+      timed "$1" "$b" "$i" w1
+      CAIRN_ARGS=()
+      BK_ARGS=()
+    done
+  done
+}
+
+# Fresh CI machine, everything cached remotely: cairn imports its local cache dir into an empty
+# --root; BuildKit starts from a pruned daemon and imports the inline cache of an image in a registry.
+scenario_fresh_cache() {
+  local i b
+  for b in $(builders); do
+    fresh "$b" w1
+    if [[ $b == cairn ]]; then
+      rm -rf "$STATE/cache-w1"
+      CAIRN_ARGS=(--cache-to "type=local,dest=$STATE/cache-w1,mode=max")
+      untimed cairn w1
+    else
+      start_registry
+      BK_ARGS=(--build-arg BUILDKIT_INLINE_CACHE=1 -t "$REGISTRY/bench/w1:cache")
+      untimed buildkit w1
+      dk push "$REGISTRY/bench/w1:cache" >"$LOGS/push.log" 2>&1 || { tail "$LOGS/push.log" >&2; die "docker push failed"; }
+    fi
+    CAIRN_ARGS=()
+    BK_ARGS=()
+  done
+  for i in $(seq "$RUNS"); do
+    for b in $(builders); do
+      fresh "$b" w1
+      [[ $b == buildkit ]] && dk image rm -f "$REGISTRY/bench/w1:cache" >/dev/null 2>&1
+      CAIRN_ARGS=(--cache-from "type=local,src=$STATE/cache-w1")
+      BK_ARGS=(--cache-from "$REGISTRY/bench/w1:cache")
+      timed "$1" "$b" "$i" w1
+      CAIRN_ARGS=()
+      BK_ARGS=()
+    done
+  done
+}
+
 # base images for both builders (never timed)
 if has "$BUILDERS" cairn; then
   rm -rf "$CAIRN_ROOT"
@@ -306,6 +376,8 @@ for s in ${SCENARIOS//,/ }; do
   w2-cold) scenario_cold "$s" w2 ;;
   w3-cold) scenario_cold "$s" w3 ;;
   w3-noop) scenario_noop "$s" w3 ;;
+  w1-cold-export) scenario_cold_export "$s" ;;
+  w1-fresh-cache) scenario_fresh_cache "$s" ;;
   esac
 done
 say "all scenarios done in $(secs "$T_START" "$(now_ns)")s"
