@@ -17,7 +17,8 @@ const B: AttrDef = { dir: 'both' }
 const SECRET: AttrDef = { dir: 'both', secret: true }
 const COMPRESSION_IGNORED: AttrDef = { dir: 'export', ignored: 'this backend always uses gzip (BuildKit ignores compression here)' }
 
-const EXPORT_COMMON = { mode: E, 'ignore-error': E }
+/** `merge` (cairn's own): keep what the destination ref already holds (other builds' records) instead of replacing it; default true. */
+const EXPORT_COMMON = { mode: E, 'ignore-error': E, merge: E }
 const COMPRESSION = { compression: E, 'compression-level': E, 'force-compression': E }
 const WRAPPER = { 'oci-mediatypes': E, 'image-manifest': E }
 

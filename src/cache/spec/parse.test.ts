@@ -38,7 +38,7 @@ describe('parseCacheSpec: syntax', () => {
       'export',
       'type=local,dest=/x,destination=/y',
       /unknown attribute "destination"/,
-      /valid attributes for type=local in --cache-to: dest, tag, reset, mode, ignore-error, compression/,
+      /valid attributes for type=local in --cache-to: dest, tag, reset, mode, ignore-error, merge, compression/,
     ],
     ['import lists import attributes', 'import', 'type=local,src=/x,bogus=1', /unknown attribute "bogus"/, /--cache-from: src, digest, tag$/],
     ['field without =', 'export', 'type=local,dest', /invalid field "dest"/],
