@@ -261,6 +261,11 @@ export class LayerStore {
     }
   }
 
+  /** The path of a blob in the local content store, when it is there. */
+  async localBlobPath(desc: Pick<Descriptor, 'digest'>): Promise<string | undefined> {
+    return (await this.#o.blobs.stat(desc.digest)) ? this.#o.blobs.path(desc.digest) : undefined
+  }
+
   /** A layer blob's bytes from the local content store or any registered source; undefined if none has it. */
   async openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
     if (await this.#o.blobs.stat(desc.digest)) return this.#o.blobs.open(desc, { signal })

@@ -90,7 +90,9 @@ export async function exportCache(
       await transport.touchBlob?.(desc.digest, { signal })
       return
     }
-    await transport.putBlob(desc, () => openLayerBlob(d.layers, desc, signal), { signal })
+    const local = transport.putBlobFile ? await d.layers.localBlobPath(desc) : undefined
+    if (local && transport.putBlobFile) await transport.putBlobFile(desc, local, { signal })
+    else await transport.putBlob(desc, () => openLayerBlob(d.layers, desc, signal), { signal })
     result.uploaded++
     result.uploadedBytes += desc.size
   })

@@ -3,8 +3,18 @@ import { FailedPreconditionError } from '../../core/errors.ts'
 import { readAllLimited } from '../../core/streams.ts'
 import { sha256 } from '../../core/digest.ts'
 import { nativePlatform, platformMatches } from '../../oci/platform.ts'
-import { type CacheGraph, decodeCacheConfig, decodeConfigDocument, decodeInlineCache, MAX_CONFIG_SIZE, type Unwrapped, unwrap } from '../format/index.ts'
-import type { CacheTransport } from './transport.ts'
+import {
+  type CacheGraph,
+  CacheGraphBuilder,
+  decodeCacheConfig,
+  decodeConfigDocument,
+  decodeInlineCache,
+  MAX_CONFIG_SIZE,
+  type Unwrapped,
+  unwrap,
+} from '../format/index.ts'
+import { mergeGraphInto } from './merge.ts'
+import type { CacheTransport, CallOpts } from './transport.ts'
 
 export interface CacheRefContent {
   graph: CacheGraph
@@ -12,14 +22,37 @@ export interface CacheRefContent {
 }
 
 /**
+ * Optional transport capability: every document stored under one ref name, when a store keeps
+ * several (gha: one index per GitHub scope the token may read: own branch, base, default).
+ * Resolves [] when there is none.
+ */
+export interface MultiRefReader {
+  readRefs(name: string, o?: CallOpts): Promise<ReadonlyArray<{ doc: Uint8Array; key?: string }>>
+}
+
+const canReadRefs = (t: CacheTransport): t is CacheTransport & MultiRefReader => typeof (t as Partial<MultiRefReader>).readRefs === 'function'
+
+/**
  * Reads one cache ref and decodes it, whichever form the backend stores: a manifest / index whose
  * config blob is the cache config (registry, local), or the config document itself (s3, azblob,
- * gha). Returns undefined when the ref does not exist. Every document is capped at 1 MiB.
+ * gha). A transport with `readRefs` (gha) gives every document under the name; they are merged
+ * into one graph, as BuildKit combines the indexes of all scopes. Returns undefined when the ref
+ * does not exist. Every document is capped at 1 MiB.
  */
 export async function readCacheRef(transport: CacheTransport, name: string, signal: AbortSignal): Promise<CacheRefContent | undefined> {
+  const what = `cache ${transport.location} ref ${name}`
+  if (transport.refForm === 'config' && canReadRefs(transport)) {
+    const docs = await transport.readRefs(name, { signal })
+    const parts = docs.map((d) => decodeConfigDocument(d.doc, { what: d.key ? `${what} (${d.key})` : what }))
+    if (parts.length <= 1) return parts[0]
+    const builder = new CacheGraphBuilder()
+    for (const p of parts) mergeGraphInto(builder, p.graph, () => true)
+    const layers = new Map<string, Descriptor>()
+    for (const p of parts) for (const l of p.layers) if (!layers.has(l.digest)) layers.set(l.digest, l)
+    return { graph: builder.graph(), layers: [...layers.values()] }
+  }
   const doc = await transport.readRef(name, { signal })
   if (!doc) return undefined
-  const what = `cache ${transport.location} ref ${name}`
   if (transport.refForm === 'config') {
     const { graph, layers } = decodeConfigDocument(doc, { what })
     return { graph, layers }

@@ -48,6 +48,11 @@ export interface CacheTransport {
   putBlob(desc: Pick<Descriptor, 'digest' | 'size' | 'mediaType'>, body: () => Promise<Readable> | Readable, o?: CallOpts): Promise<void>
   readRef(name: string, o?: CallOpts): Promise<Uint8Array | undefined>
   writeRef(name: string, doc: Uint8Array, mediaType: string, o?: CallOpts): Promise<void>
+  /**
+   * Optional: store a blob from a local file whose content is already verified (a content-store
+   * blob), e.g. by hard link when source and destination share a filesystem. Same contract as putBlob.
+   */
+  putBlobFile?(desc: Pick<Descriptor, 'digest' | 'size' | 'mediaType'>, path: string, o?: CallOpts): Promise<void>
   /** Optional: refresh a blob's age in stores that expire or age out unused blobs (s3/azblob touch_refresh, gha). */
   touchBlob?(d: Digest, o?: CallOpts): Promise<void>
 }

@@ -8,11 +8,11 @@
  * previous ref in place.
  */
 import { createReadStream } from 'node:fs'
-import { mkdir, open } from 'node:fs/promises'
+import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Descriptor } from '../../../core/descriptor.ts'
-import { type Digest, isDigest, sha256 } from '../../../core/digest.ts'
+import { type Digest, hexOf, isDigest, sha256 } from '../../../core/digest.ts'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, throwIfAborted } from '../../../core/errors.ts'
 import { readAllLimited } from '../../../core/streams.ts'
 import { MAX_CONFIG_SIZE } from '../../format/media.ts'
@@ -106,6 +106,26 @@ export function createLocalTransport(opts: LocalTransportOptions): LocalCacheTra
         })
       }
       await ingestBlob(dir, desc, await body(), o.signal)
+    },
+
+    async putBlobFile(desc, path, o: CallOpts = {}): Promise<void> {
+      throwIfAborted(o.signal)
+      writable('putBlob')
+      if (await statBlobFile(dir, desc.digest)) return t.putBlob(desc, () => createReadStream(path), o)
+      // Same filesystem: a hard link into ingest/, then the usual atomic rename (the source is a
+      // verified content-store blob, and blobs are never modified in place).
+      const tmp = join(dir, 'ingest', `${hexOf(desc.digest).slice(0, 12)}-${process.pid}-${Date.now()}.link`)
+      try {
+        await mkdir(join(dir, 'ingest'), { recursive: true })
+        await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true })
+        await link(path, tmp)
+        if ((await stat(tmp)).size !== desc.size) throw new FailedPreconditionError(`local cache ${dir}: ${path} is not ${desc.size} bytes`)
+        await rename(tmp, blobPath(dir, desc.digest))
+      } catch (err) {
+        await unlink(tmp).catch(() => {})
+        if (err instanceof FailedPreconditionError) throw err
+        await t.putBlob(desc, () => createReadStream(path), o) // another filesystem, or links not allowed
+      }
     },
 
     async readRef(name: string, o: CallOpts = {}): Promise<Uint8Array | undefined> {
