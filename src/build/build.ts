@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Platform } from '../core/descriptor.ts'
+import { sha256 } from '../core/digest.ts'
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts'
 import { convertDockerfile } from '../dockerfile/convert/convert.ts'
 import { parse } from '../dockerfile/parser/index.ts'
@@ -18,6 +19,7 @@ import type { Vertex } from '../solver/types.ts'
 import type { CacheExportSpec, CacheImportSpec } from '../cache/spec/types.ts'
 import { exportCaches, exportSteps, importCaches, type TransportFactory } from './cache.ts'
 import { makeChecksum } from './checksum.ts'
+import { MissExplainer, type StepMemory } from './explain.ts'
 import { exportImage } from './outputs.ts'
 import type { RegistryClient } from '../registry/index.ts'
 import { createContextRef, loadIgnorePatterns } from './context.ts'
@@ -55,6 +57,8 @@ export interface StepRecord {
   name: string
   cached: boolean
   source?: string
+  /** For a step that ran: why it was not cached. */
+  reason?: string
   durationMs: number
 }
 
@@ -93,6 +97,9 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   if (conv.checkError) throw conv.checkError
 
   const stepsById = new Map<string, StepRecord>()
+  // "Why was this step not cached?": each miss is compared with the previous build of the same configuration.
+  const explainer = await new MissExplainer(join(state.root, 'explain', `${sha256([contextDir, dockerfilePath, o.target ?? ''].join('\0')).slice(7, 31)}.json`)).load()
+  const reasons = new Map<string, string>()
   const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
   const cache = createLocalCache(state.cacheDir, state.layers, imported)
   const solver = new Solver<BuildRef>({
@@ -104,7 +111,17 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
     },
     emit: (ev) => {
       // a later event for the same step wins (a cached result that had to be recomputed)
-      if (ev.type === 'vertex.done') stepsById.set(ev.id, { name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), durationMs: ev.durationMs })
+      if (ev.type === 'vertex.miss' && ev.record) {
+        const reason = explainer.explain(ev.id, { name: ev.name, ...(ev.record.description !== undefined ? { description: ev.record.description } : {}), deps: ev.record.deps, inputs: ev.inputs ?? [] })
+        reasons.set(ev.id, reason)
+        d.emit(ev)
+        d.emit({ type: 'vertex.explain', id: ev.id, name: ev.name, reason, at: ev.at })
+        return
+      }
+      if (ev.type === 'vertex.done') {
+        const reason = ev.cached ? undefined : reasons.get(ev.id)
+        stepsById.set(ev.id, { name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), ...(reason ? { reason } : {}), durationMs: ev.durationMs })
+      }
       d.emit(ev)
     },
   })
@@ -143,6 +160,13 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
     const results = await exportCaches(o.cacheTo, exportable, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal)
     metadata['cairn.cache.exports'] = results
   }
+  const memory: [string, StepMemory][] = []
+  for (const { vertex, solved } of await solver.solvedSteps()) {
+    if (!solved.record || vertex.internal) continue
+    const r = solved.record
+    memory.push([vertex.id, { name: vertex.name, ...(r.description !== undefined ? { description: r.description } : {}), deps: r.deps, inputs: vertex.inputs.map((i) => i.name) }])
+  }
+  await explainer.save(memory)
   const steps = [...stepsById.values()]
   metadata['cairn.steps'] = steps
   return { metadata, steps }

@@ -136,7 +136,8 @@ export class FileOp implements Op<BuildRef> {
       const unique = [...new Set(copies.flatMap((a) => (a.parents?.length ? a.parents.map((p) => posix.join(a.src, p)) : [a.src])))].sort()
       deps.push({ selector, contentDigest: (ref, signal) => this.#checksum(ref, unique, signal) })
     }
-    return { digest: sha256(fileCacheMapJSON(this.spec)), deps }
+    const description = fileCacheMapJSON(this.spec)
+    return { digest: sha256(description), description, deps }
   }
 
   async #checksum(ref: BuildRef, paths: readonly string[], signal: AbortSignal): Promise<Digest> {

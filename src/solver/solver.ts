@@ -19,6 +19,8 @@ export interface SolverOptions<R> {
 export interface SolvedRecord {
   /** BuildKit's record digest: rootKey(cache-map digest, 0). */
   digest: Digest
+  /** The op's canonical description, when the op provides it. */
+  description?: string
   deps: {
     selector?: Digest
     /** The input's key (BuildKit's link to the input record), when the input has one. */
@@ -106,6 +108,7 @@ export class Solver<R> {
     const lookup = async (key: Digest) => (skipLookup ? undefined : this.#opts.cache.get(key, signal))
     const record: SolvedRecord = {
       digest: rootKey(cm.digest, 0),
+      ...(cm.description !== undefined ? { description: cm.description } : {}),
       deps: cm.deps.map((d, i) => ({ ...(d.selector ? { selector: d.selector } : {}), ...(inputs[i]?.key ? { input: inputs[i]?.key } : {}) })),
     }
 
@@ -141,7 +144,15 @@ export class Solver<R> {
     }
     const keys = [fast, slow].filter((k): k is Digest => k !== undefined)
     if (!v.internal && !skipLookup) {
-      this.#opts.emit({ type: 'vertex.miss', id: v.id, name: v.name, keys: { ...(fast ? { fast } : {}), ...(slow ? { slow } : {}) }, at: Date.now() })
+      this.#opts.emit({
+        type: 'vertex.miss',
+        id: v.id,
+        name: v.name,
+        keys: { ...(fast ? { fast } : {}), ...(slow ? { slow } : {}) },
+        record,
+        inputs: v.inputs.map((i) => i.name),
+        at: Date.now(),
+      })
     }
     const key = fast ?? slow
     return { key, cached: false, ref: undefined, keys, ...(key ? { record } : {}) }

@@ -19,6 +19,8 @@ export interface Vertex<R> {
 export interface CacheMap<R> {
   /** Digest of the op's canonical description (BuildKit's CacheMap digest). */
   digest: Digest
+  /** The canonical description itself (the digest's preimage), to explain cache misses. */
+  description?: string
   deps: readonly CacheDep<R>[]
 }
 
@@ -55,5 +57,15 @@ export type SolveEvent =
   | { type: 'vertex.cached'; id: string; name: string; source: string; at: number }
   | { type: 'vertex.done'; id: string; name: string; cached: boolean; source?: string; durationMs: number; at: number; error?: string }
   | { type: 'vertex.log'; id: string; name: string; stream: 1 | 2; data: Buffer; at: number }
-  | { type: 'vertex.miss'; id: string; name: string; keys: { fast?: Digest; slow?: Digest }; at: number }
+  | {
+      type: 'vertex.miss'
+      id: string
+      name: string
+      keys: { fast?: Digest; slow?: Digest }
+      /** The op's description and input links (what a miss is explained from), and its inputs' names. */
+      record?: { description?: string; deps: { selector?: Digest; input?: Digest; content?: Digest }[] }
+      inputs?: string[]
+      at: number
+    }
+  | { type: 'vertex.explain'; id: string; name: string; reason: string; at: number }
   | { type: 'vertex.warning'; id: string; name: string; message: string; at: number }
