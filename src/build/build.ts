@@ -24,6 +24,10 @@ import { exportImage } from './outputs.ts'
 import type { RegistryClient } from '../registry/index.ts'
 import { createContextRef, loadIgnorePatterns } from './context.ts'
 import type { State } from './state.ts'
+import { secretWarnings } from '../secrets/checks.ts'
+import { type GuardStep, scanBeforeExport } from '../secrets/export-guard.ts'
+import { isSecretLeak, type LeakGuard } from '../secrets/leak-guard.ts'
+import type { SecretStore } from '../secrets/store.ts'
 
 export interface BuildOptions {
   contextDir: string
@@ -51,6 +55,10 @@ export interface BuildDeps {
   registry?: RegistryClient
   emit(ev: BuildEvent): void
   signal: AbortSignal
+  /** `--secret` values for RUN --mount=type=secret. */
+  secrets?: SecretStore
+  /** Scans layers for secret values before export (the same guard the layer store's scanner comes from). */
+  leakGuard?: LeakGuard
 }
 
 export interface StepRecord {
@@ -67,8 +75,20 @@ export interface BuildResult {
   steps: StepRecord[]
 }
 
-/** Builds a Dockerfile: parse, convert to a graph, solve against the cache, export the outputs. */
+/**
+ * Builds a Dockerfile: parse, convert to a graph, solve against the cache, export the outputs.
+ * A layer found to hold a secret is dropped from disk (its step reruns next time) and the build fails.
+ */
 export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
+  try {
+    return await buildOnce(o, d)
+  } catch (err) {
+    if (isSecretLeak(err)) await d.state.layers.snapshotter.remove(err.layerId).catch(() => {})
+    throw err
+  }
+}
+
+async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const { state, signal } = d
   const contextDir = resolve(o.contextDir)
   const cst = await stat(contextDir).catch(() => undefined)
@@ -92,7 +112,9 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
     file, parsed, buildArgs: o.buildArgs, ...(o.target !== undefined ? { target: o.target } : {}), platform: o.platform, context, resolver,
     layers: state.layers, executor: d.executor, workDir: state.workDir, checksum: checksum.ref, labels: o.labels, signal,
     cacheMounts: createCacheMountStore(join(state.root, 'cachemounts')),
+    ...(d.secrets ? { secrets: d.secrets } : {}),
   })
+  if (d.secrets) for (const w of secretWarnings(o.buildArgs, d.secrets)) d.emit({ type: 'warning', ...w, at: Date.now() })
   for (const w of conv.warnings) d.emit({ type: 'warning', rule: w.rule, message: w.range ? `${file}:${w.range.startLine}: ${w.message}` : w.message, at: Date.now() })
   if (conv.checkError) throw conv.checkError
 
@@ -128,6 +150,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   const finalRef = conv.target ? await solver.build(conv.target, signal) : undefined
   await checksum.flush()
   const layerIds = finalRef?.kind === 'layers' ? finalRef.layers : []
+  if (d.leakGuard?.active) await guardExports(d.leakGuard, solver, layerIds, o.cacheTo, state, signal)
 
   const metadata: Record<string, unknown> = {}
   const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
@@ -170,4 +193,28 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
   const steps = [...stepsById.values()]
   metadata['cairn.steps'] = steps
   return { metadata, steps }
+}
+
+/** Scans, before anything is exported, every layer the outputs and cache exports will carry. */
+async function guardExports(guard: LeakGuard, solver: Solver<BuildRef>, finalLayers: readonly string[], cacheTo: readonly CacheExportSpec[], state: State, signal: AbortSignal): Promise<void> {
+  const steps: GuardStep[] = []
+  for (const { vertex, solved } of await solver.solvedSteps()) {
+    const origin = (vertex.op as { spec?: { origin?: unknown } }).spec?.origin
+    steps.push({
+      id: vertex.id,
+      name: vertex.name,
+      ...(typeof origin === 'string' ? { origin } : {}),
+      inputs: vertex.inputs.map((i) => i.id),
+      layers: solved.ref?.kind === 'layers' ? solved.ref.layers : [],
+    })
+  }
+  const plans = cacheTo
+    .filter((c) => c.type !== 'inline')
+    .map((c) => ({
+      max: c.mode === 'max',
+      compression: 'compression' in c ? c.compression : ('gzip' as const),
+      ...('compressionLevel' in c && c.compressionLevel !== undefined ? { level: c.compressionLevel } : {}),
+      force: 'forceCompression' in c ? c.forceCompression : false,
+    }))
+  await scanBeforeExport(guard, state.layers, steps, finalLayers, plans, signal)
 }

@@ -4,6 +4,7 @@ import type { BlobStore } from '../content/blob-store.ts'
 import { ImageStore } from '../export/image-store.ts'
 import { createOverlaySnapshotter } from '../snapshot/overlay-snapshotter.ts'
 import { LayerStore } from '../snapshot/layer-store.ts'
+import type { LayerScannerFactory } from '../secrets/leak-guard.ts'
 
 /** Everything cairn keeps under `--root`. */
 export interface State {
@@ -24,9 +25,17 @@ export interface State {
  *   images/index.json        cairn's image store
  *   work/                    mount points, runc bundles and state
  */
-export function openState(root: string, epoch?: number): State {
+export function openState(root: string, epoch?: number, o: { scanner?: LayerScannerFactory } = {}): State {
   const blobs = createLocalBlobStore(join(root, 'content'))
   const snapshotter = createOverlaySnapshotter(join(root, 'snapshots'))
-  const layers = new LayerStore({ root: join(root, 'layers'), blobs, snapshotter, tarMtime: epoch ?? 0, ...(epoch !== undefined ? { epoch } : {}) })
+  const layers = new LayerStore({
+    root: join(root, 'layers'),
+    blobs,
+    snapshotter,
+    tarMtime: epoch ?? 0,
+    ...(epoch !== undefined ? { epoch } : {}),
+    // the secret leak guard: scans every layer this build packs or transcodes
+    ...(o.scanner ? { scanner: o.scanner } : {}),
+  })
   return { root, blobs, layers, images: new ImageStore(join(root, 'images'), blobs), cacheDir: join(root, 'cache'), workDir: join(root, 'work') }
 }

@@ -20,6 +20,7 @@ const BUILD_OPTIONS = {
   'cache-to': { type: 'string', multiple: true },
   'cache-from': { type: 'string', multiple: true },
   secret: { type: 'string', multiple: true },
+  'allow-secret-in-layer': { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -44,6 +45,8 @@ export interface BuildArgs {
   cacheTo: string[]
   cacheFrom: string[]
   secrets: string[]
+  /** Secret ids that may be found in exported layers (the leak guard warns instead of failing). */
+  allowSecretInLayer: string[]
   insecureRegistries: string[]
   quiet: boolean
   help: boolean
@@ -70,6 +73,9 @@ Options:
       --push                 push every -t name to its registry (also -o type=registry)
       --cache-to SPEC        export the build cache (type=local|registry|inline|gha|s3|azblob,...; repeatable)
       --cache-from SPEC      import a build cache (same types; repeatable, all merged)
+      --secret SPEC          id=ID[,src=FILE|,env=VAR][,type=file|env]: a secret for RUN --mount=type=secret (repeatable)
+      --allow-secret-in-layer ID
+                             let secret ID be in an exported layer (otherwise such a layer fails the build)
       --insecure-registry H  reach registry H over plain HTTP (loopback always is; env CAIRN_INSECURE_REGISTRIES)
 `
 
@@ -113,6 +119,7 @@ export function parseBuildArgs(argv: string[]): BuildArgs {
     cacheTo: v['cache-to'] ?? [],
     cacheFrom: v['cache-from'] ?? [],
     secrets: v.secret ?? [],
+    allowSecretInLayer: v['allow-secret-in-layer'] ?? [],
     insecureRegistries: v['insecure-registry'] ?? [],
     quiet: v.quiet ?? false,
     help: false,

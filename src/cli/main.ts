@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { build } from '../build/build.ts'
 import { openState } from '../build/state.ts'
@@ -14,6 +14,10 @@ import { parseCacheSpecs } from '../cache/spec/parse.ts'
 import { BUILD_USAGE, type BuildArgs, parseBuildArgs, parseKeyValues } from './args.ts'
 import { createTransportFactory } from './transports.ts'
 import { createDockerConfigCredentials, createRegistryClient, type RegistryClient } from '../registry/index.ts'
+import { createRedactingReporter } from '../progress/redacting-reporter.ts'
+import { reportingCredentials, reportingFetch } from '../secrets/credentials.ts'
+import { createRedactor, type Redactor, redactDeep } from '../secrets/redact.ts'
+import { setupSecrets } from '../secrets/setup.ts'
 
 const USAGE = `Usage: cairn COMMAND
 
@@ -29,11 +33,13 @@ Run 'cairn build --help' for the build flags.
 /** The composition root: the only place that reads argv, env and stdio. Returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [cmd, ...rest] = argv
-  const stderr = (s: string) => process.stderr.write(s)
+  // every secret value and credential the CLI learns is masked in everything it prints
+  const redactor = createRedactor()
+  const stderr = (s: string) => process.stderr.write(redactor.redact(s))
   try {
     switch (cmd) {
       case 'build':
-        return await runBuild(rest, env)
+        return await runBuild(rest, env, redactor)
       case 'version':
       case '--version':
         process.stdout.write('cairn 0.1.0\n')
@@ -67,20 +73,24 @@ function printError(err: unknown, write: (s: string) => void, env: NodeJS.Proces
   if (env.CAIRN_DEBUG && err instanceof Error && err.stack) write(`${err.stack}\n`)
 }
 
-function makeReporter(mode: string, quiet: boolean): Reporter {
+function makeReporter(mode: string, quiet: boolean, redactor: Redactor): Reporter {
   const write = (s: string) => {
     process.stderr.write(s)
   }
   if (quiet || mode === 'quiet') return { emit() {}, close() {} }
-  if (mode === 'rawjson') return createJsonReporter(write)
+  const redact = redactor.redact
+  if (mode === 'rawjson') return createRedactingReporter(createJsonReporter(write, redact), redactor)
   const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0)
-  return tty ? createTtyReporter(process.stderr) : createPlainReporter(write)
+  return createRedactingReporter(tty ? createTtyReporter(process.stderr, redact) : createPlainReporter(write, redact), redactor)
 }
 
-function makeRegistryClient(a: BuildArgs, env: NodeJS.ProcessEnv): RegistryClient {
+function makeRegistryClient(a: BuildArgs, env: NodeJS.ProcessEnv, redactor: Redactor): RegistryClient {
   const insecure = new Set([...a.insecureRegistries, ...(env.CAIRN_INSECURE_REGISTRIES ?? '').split(',')].map((h) => h.trim()).filter(Boolean))
+  const learn = (v: string) => redactor.add(v)
   return createRegistryClient({
-    credentials: createDockerConfigCredentials({ env }),
+    // passwords and tokens are learnt as they are used, so that no output can show them
+    credentials: reportingCredentials(createDockerConfigCredentials({ env }), learn),
+    fetch: reportingFetch(globalThis.fetch, learn),
     insecure: (host) => insecure.has(host),
     userAgent: 'cairn/0.1.0',
   })
@@ -94,17 +104,25 @@ function resolveOutputs(a: BuildArgs): OutputSpec[] {
   return outs
 }
 
-async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redactor): Promise<number> {
   const a = parseBuildArgs(argv)
   if (a.help) {
     process.stdout.write(BUILD_USAGE)
     return 0
   }
+  let reporter: Reporter | undefined
   const cacheTo = parseCacheSpecs(a.cacheTo, 'export', { env })
   const cacheFrom = parseCacheSpecs(a.cacheFrom, 'import', { env })
-  for (const [flag, vals] of [['--secret', a.secrets]] as const) {
-    if (vals.length) throw new InvalidArgumentError(`${flag} is not supported yet by this version of cairn`, { code: 'ERR_CLI_UNSUPPORTED' })
-  }
+  const early: { rule: string; message: string }[] = []
+  const { secrets, guard } = await setupSecrets({
+    secretFlags: a.secrets,
+    allowInLayer: a.allowSecretInLayer,
+    cacheSpecs: [...cacheTo, ...cacheFrom],
+    env,
+    readFile: (p) => readFile(p),
+    redactor,
+    warn: (rule, message) => (reporter ? reporter.emit({ type: 'warning', rule, message, at: Date.now() }) : early.push({ rule, message })),
+  })
   const platform = nativePlatform()
   if (a.platform?.split(',').some((p) => p.trim() !== formatPlatform(platform))) {
     throw new InvalidArgumentError(`--platform=${a.platform}: cairn builds for the native platform only (${formatPlatform(platform)})`, { code: 'ERR_CLI_USAGE' })
@@ -116,9 +134,10 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   const root = resolve(a.root ?? env.CAIRN_ROOT ?? '/var/lib/cairn')
   const epochRaw = env.SOURCE_DATE_EPOCH
   const epoch = epochRaw !== undefined && /^\d+$/.test(epochRaw) ? Number(epochRaw) : undefined
-  const state = openState(root, epoch)
-  const registry = makeRegistryClient(a, env)
-  const reporter = makeReporter(a.progress, a.quiet)
+  const state = openState(root, epoch, { scanner: guard.scannerFor })
+  const registry = makeRegistryClient(a, env, redactor)
+  reporter = makeReporter(a.progress, a.quiet, redactor)
+  for (const w of early) reporter.emit({ type: 'warning', ...w, at: Date.now() })
   const ac = new AbortController()
   const onSignal = () => ac.abort(new CairnError('ERR_CANCELLED', 'build cancelled'))
   process.once('SIGINT', onSignal)
@@ -146,16 +165,18 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
         executor: createRuncExecutor({ stateDir: state.workDir }),
         transports: createTransportFactory(env, registry),
         registry,
-        emit: (ev) => reporter.emit(ev),
+        emit: (ev) => reporter?.emit(ev),
         signal: ac.signal,
+        secrets,
+        leakGuard: guard,
       },
     )
     ok = true
-    reporter.close(true)
-    if (a.metadataFile) await writeFile(a.metadataFile, `${JSON.stringify(result.metadata, null, 2)}\n`)
+    reporter?.close(true)
+    if (a.metadataFile) await writeFile(a.metadataFile, `${JSON.stringify(redactDeep(result.metadata, redactor.redact), null, 2)}\n`)
     return 0
   } finally {
-    if (!ok) reporter.close(false)
+    if (!ok) reporter?.close(false)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

@@ -8,6 +8,8 @@ import { RUNTIME_MOUNT_POINTS } from '../executor/runtime-spec.ts'
 import type { LayerStore } from '../snapshot/layer-store.ts'
 import { mountAt, unmount } from '../snapshot/mount.ts'
 import type { CacheDep, CacheMap, Op, OpContext } from '../solver/types.ts'
+import { prepareSecrets, type SecretMountSpec, secretEnvKeyJSON, secretMountsKeyJSON, withEnv } from '../secrets/exec-secrets.ts'
+import type { SecretStore } from '../secrets/store.ts'
 import { type BuildRef, layersOf } from './build-ref.ts'
 import type { CacheMountStore } from './cache-mounts/store.ts'
 import { prepareMounts } from './exec-mount-setup.ts'
@@ -30,6 +32,8 @@ export interface ExecOpSpec {
   mounts?: ExecMountSpec[]
   /** The RUN text for the layer's history (defaults to one derived from args). */
   createdBy?: string
+  /** `--mount=type=secret` mounts (appended after `mounts` in the key; provided from `secrets` at run time). */
+  secrets?: SecretMountSpec[]
 }
 
 export interface ExecOpDeps {
@@ -41,6 +45,8 @@ export interface ExecOpDeps {
   checksum?: ContentChecksum
   /** Where cache mounts live (needed only with `type=cache` mounts). */
   cacheMounts?: CacheMountStore
+  /** The build's secrets (needed only with `type=secret` mounts). */
+  secrets?: SecretStore
 }
 
 const NETWORK_ENUM = { sandbox: 0, host: 1, none: 2 } as const
@@ -53,10 +59,15 @@ export function execCacheMapJSON(s: ExecOpSpec): string {
   if (s.user) meta.user = s.user
   meta.removeMountStubsRecursive = true
   const exec: Record<string, unknown> = { meta }
-  const mounts = mountsJSON(s.mounts ?? [])
+  let mounts = mountsJSON(s.mounts ?? [])
+  // secret mounts: after the sorted mounts, input -1; their id/target/mode/uid/gid/optional are keyed, never the value
+  const secretMounts = secretMountsKeyJSON(s.secrets ?? [])
+  if (secretMounts.length) mounts = [...(mounts ?? [{ dest: '/' }]), ...secretMounts]
   if (mounts) exec.mounts = mounts
   const net = NETWORK_ENUM[s.network ?? 'sandbox']
   if (net) exec.network = net
+  const secretenv = secretEnvKeyJSON(s.secrets ?? [])
+  if (secretenv) exec.secretenv = secretenv
   const desc: Record<string, unknown> = { Type: 'buildkit.exec.v0', Exec: exec, OS: s.platform.os, Arch: s.platform.architecture }
   if (s.platform.variant) desc.Variant = s.platform.variant
   return goJSON(desc)
@@ -97,7 +108,8 @@ export class ExecOp implements Op<BuildRef> {
       }
       return dep
     })
-    return { digest: sha256(execCacheMapJSON(this.spec)), deps }
+    const description = execCacheMapJSON(this.spec)
+    return { digest: sha256(description), description, deps }
   }
 
   async exec(inputs: readonly BuildRef[], ctx: OpContext): Promise<BuildRef> {
@@ -109,16 +121,20 @@ export class ExecOp implements Op<BuildRef> {
     const rootfs = join(workDir, 'mnt', id)
     await mountAt(mounts[0] as (typeof mounts)[0], rootfs)
     let release = async () => {}
+    let releaseSecrets = async () => {}
     let ok = false
     try {
       const user = await resolveUser(rootfs, this.spec.user)
       const etc = await this.#etcFiles()
       const prepared = await prepareMounts(this.spec.mounts ?? [], inputs, this.#deps, id, this.spec.origin, ctx.signal)
       release = prepared.release
+      const secrets = await prepareSecrets(this.spec.secrets ?? [], this.#deps.secrets, { dir: join(workDir, 'mnt', `${id}-secrets`), origin: this.spec.origin })
+      releaseSecrets = secrets.release
       const extra: ExecMount[] = [
         { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolv, options: ['rbind', 'ro'] },
         { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'ro'] },
         ...prepared.mounts,
+        ...secrets.mounts,
       ]
       const stubs = await recordMissing(rootfs, [...RUNTIME_MOUNT_POINTS, ...extra.map((m) => m.destination)])
       await mkdir(join(rootfs, this.spec.cwd), { recursive: true })
@@ -126,7 +142,7 @@ export class ExecOp implements Op<BuildRef> {
         {
           rootfs,
           args: this.spec.args,
-          env: this.spec.env,
+          env: withEnv(this.spec.env, secrets.env),
           cwd: this.spec.cwd,
           uid: user.uid,
           gid: user.gid,
@@ -152,6 +168,7 @@ export class ExecOp implements Op<BuildRef> {
       }
       ok = true
     } finally {
+      await releaseSecrets()
       await release()
       await unmount(rootfs).catch(() => {})
       await rm(rootfs, { recursive: true, force: true }).catch(() => {})

@@ -12,6 +12,8 @@ import { compressStream, decompressStream } from '../layer/compress.ts'
 import { HashingStream } from '../core/streams.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from '../layer/media-type.ts'
 import { packLayer } from '../layer/write-layer.ts'
+import { isSecretLeak, type LayerScannerFactory } from '../secrets/leak-guard.ts'
+import { scanTap } from '../secrets/scan-tap.ts'
 import type { Snapshotter } from './snapshotter.ts'
 
 /** Somewhere a layer blob can be read from, besides the local content store (an imported cache, a layout). */
@@ -42,6 +44,8 @@ export interface LayerStoreOptions {
   /** SOURCE_DATE_EPOCH: new layers' creation times are clamped to it, so rebuilds are reproducible. */
   epoch?: number
   sources?: BlobSource[]
+  /** Scans the uncompressed bytes of every layer this store packs or transcodes (the secret leak guard); a scanner that throws fails the export. */
+  scanner?: LayerScannerFactory
 }
 
 /**
@@ -207,7 +211,10 @@ export class LayerStore {
       // Another form of the layer exists: transcode it rather than repacking the snapshot (same tar bytes, no walk).
       if (store) {
         for (const b of rec.blobs) {
-          const t = await this.#transcode(rec, b, compression, o.level, signal).catch(() => undefined)
+          const t = await this.#transcode(rec, b, compression, o.level, signal).catch((err: unknown) => {
+            if (isSecretLeak(err)) throw err
+            return undefined
+          })
           if (t) return t
         }
       }
@@ -218,7 +225,8 @@ export class LayerStore {
         else for await (const _ of compressed) { /* hash only */ }
       }
       const mtime = rec.tarMtime ?? this.#o.tarMtime
-      const packOpts = { compression, mtime, signal, ...(o.level !== undefined ? { level: o.level } : {}) }
+      const scan = this.#o.scanner?.(id, rec.createdBy)
+      const packOpts = { compression, mtime, signal, ...(o.level !== undefined ? { level: o.level } : {}), ...(scan ? { onUncompressedChunk: scan } : {}) }
       const packed = await packLayer({ upperDir: this.#o.snapshotter.diffDir(id) }, sink, packOpts).catch(async (err) => {
         await w?.abort()
         throw err
@@ -245,7 +253,9 @@ export class LayerStore {
     const tar = new HashingStream()
     const w = await this.#o.blobs.writer({ signal })
     try {
-      await pipeline(src, decompressStream(), tar, compressStream(compression, level), w.stream, { signal })
+      const scan = this.#o.scanner?.(rec.id, rec.createdBy)
+      const stages = [src, decompressStream(), tar, ...(scan ? [scanTap(scan)] : []), compressStream(compression, level), w.stream]
+      await pipeline(stages as unknown as [Readable, HashingStream], { signal })
       if (tar.digest() !== rec.diffID) {
         throw new FailedPreconditionError(`layer ${from.digest}: content hashes to ${tar.digest()}, expected diffID ${rec.diffID}`, { code: 'ERR_LAYER_CORRUPT' })
       }

@@ -392,9 +392,9 @@ VOLUME /data /cache
 
   const errors: { name: string; dockerfile: string; files?: Record<string, string>; expect: RegExp }[] = [
     {
-      name: 'secret mount',
-      dockerfile: 'FROM test/base:1\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n',
-      expect: /Dockerfile:2: RUN --mount=type=secret is not supported yet/,
+      name: 'missing required secret',
+      dockerfile: 'FROM test/base:1\nRUN --mount=type=secret,id=tok,required=true cat /run/secrets/tok\n',
+      expect: /Dockerfile:2: secret "tok" is required \(required=true\) but the build was not given it/,
     },
     { name: 'ssh mount', dockerfile: 'FROM test/base:1\nRUN --mount=type=ssh true\n', expect: /Dockerfile:2: RUN --mount=type=ssh is not supported yet/ },
     {

@@ -98,8 +98,13 @@ describe('converter build checks', () => {
     assert.ok(!rules(r.warnings).includes('JSONArgsRecommended'), 'a SHELL silences JSONArgsRecommended')
     await assert.rejects(convert('FROM scratch\nSTOPSIGNAL SIGNOPE\n'), /Dockerfile:2: Invalid signal: SIGNOPE/)
   })
-  it('RUN --mount=type=secret and ADD git URLs are rejected clearly', async () => {
-    await assert.rejects(convert('FROM scratch\nRUN --mount=type=secret,id=x true\n'), /Dockerfile:2: RUN --mount=type=secret is not supported yet/)
+  it('RUN --mount=type=ssh and ADD git URLs are rejected clearly; type=secret converts', async () => {
+    await assert.rejects(convert('FROM scratch\nRUN --mount=type=ssh true\n'), /Dockerfile:2: RUN --mount=type=ssh is not supported yet/)
+    const sec = await convert('FROM scratch\nRUN --mount=type=secret,id=x --mount=type=secret,id=t,env=T true\n')
+    assert.deepEqual((sec.target?.op as unknown as { spec: { secrets: unknown } }).spec.secrets, [
+      { id: 'x', dest: '/run/secrets/x', mode: 0o400, uid: 0, gid: 0, required: false },
+      { id: 't', env: 'T', mode: 0o400, uid: 0, gid: 0, required: false },
+    ])
     await assert.rejects(convert('FROM scratch\nADD https://github.com/a/b.git /src\n'), /Dockerfile:2: ADD from a git repository .* is not supported yet/)
     await assert.rejects(convert('FROM scratch\nADD --keep-git-dir=true https://github.com/a/b.git /src\n'), /--keep-git-dir is not supported yet/)
     await assert.rejects(convert('FROM scratch\nADD --checksum=sha256:00 a /src\n'), /checksum can't be specified for non-HTTP\(S\) sources/)

@@ -11,6 +11,8 @@ import { parseRunMount } from '../instructions/index.ts'
 import { parseHeredoc } from '../parser/index.ts'
 import type { ConvertOptions } from './convert.ts'
 import type { Conv, StageState } from './state.ts'
+import type { SecretMountSpec } from '../../secrets/exec-secrets.ts'
+import { secretMount } from './convert-secret.ts'
 
 interface PendingMount {
   spec: Omit<ExecMountSpec, 'input'>
@@ -18,7 +20,7 @@ interface PendingMount {
 }
 
 /** The mounts of a RUN, expanded, validated and resolved to their source vertices. */
-async function runMounts(c: Conv, o: ConvertOptions, st: StageState, idx: number, cmd: RunInstruction, chain: number[]): Promise<PendingMount[]> {
+async function runMounts(c: Conv, o: ConvertOptions, st: StageState, idx: number, cmd: RunInstruction, chain: number[], secrets: SecretMountSpec[]): Promise<PendingMount[]> {
   const r = cmd.range
   let mounts: RunMount[] = cmd.mounts
   if (cmd.mountsNeedExpansion) {
@@ -33,12 +35,15 @@ async function runMounts(c: Conv, o: ConvertOptions, st: StageState, idx: number
   const out: PendingMount[] = []
   const dests = new Set<string>()
   for (const m of mounts) {
-    if (m.type === 'secret' || m.type === 'ssh') {
-      c.fail(
-        `RUN --mount=type=${m.type} is not supported yet`,
-        r,
-        `remove the type=${m.type} mount; pass what the step needs through a build stage or the build context for now`,
-      )
+    if (m.type === 'secret') {
+      const s = secretMount(m, st.workdir)
+      if (s.dest !== undefined && dests.has(s.dest)) c.fail(`RUN --mount: two mounts at ${s.dest}`, r)
+      if (s.dest !== undefined) dests.add(s.dest)
+      secrets.push(s)
+      continue
+    }
+    if (m.type === 'ssh') {
+      c.fail('RUN --mount=type=ssh is not supported yet', r, 'remove the type=ssh mount; fetch private sources in a stage that uses --mount=type=secret instead')
     }
     if (!m.target) c.fail(`RUN --mount=type=${m.type}: a target is required`, r, 'add target=<path in the container>')
     const dest = posix.resolve(st.workdir, m.target as string)
@@ -94,7 +99,8 @@ export async function dispatchRun(c: Conv, o: ConvertOptions, st: StageState, id
   const r: SourceRange = cmd.range
   if (cmd.security === 'insecure') c.fail('RUN --security=insecure is not supported', r, 'remove the flag; cairn runs every step unprivileged')
   if (cmd.devices.length > 0) c.fail('RUN --device is not supported', r, 'remove the flag')
-  const pending = await runMounts(c, o, st, idx, cmd, chain)
+  const secrets: SecretMountSpec[] = []
+  const pending = await runMounts(c, o, st, idx, cmd, chain, secrets)
 
   let args: string[]
   if (cmd.heredocs.length > 0) {
@@ -149,6 +155,7 @@ export async function dispatchRun(c: Conv, o: ConvertOptions, st: StageState, id
       platform: o.platform,
       origin: `${o.file}:${r.startLine}`,
       ...(mounts.length ? { mounts } : {}),
+      ...(secrets.length ? { secrets } : {}),
     },
     o,
   )

@@ -9,6 +9,7 @@ import type { ContentChecksum } from '../../ops/file-op.ts'
 import type { ImageResolver, ResolvedImage } from '../../ops/image-resolver.ts'
 import { ContextSourceOp, ImageSourceOp } from '../../ops/source-ops.ts'
 import type { LayerStore } from '../../snapshot/layer-store.ts'
+import type { SecretStore } from '../../secrets/store.ts'
 import type { Vertex } from '../../solver/types.ts'
 import type { Instruction, Stage } from '../instructions/index.ts'
 import { parseInstructions } from '../instructions/index.ts'
@@ -37,6 +38,8 @@ export interface ConvertOptions {
   checksum: ContentChecksum
   /** Where `RUN --mount=type=cache` directories live; without it such mounts fail. */
   cacheMounts?: CacheMountStore
+  /** The build's secrets, for `RUN --mount=type=secret` (without it, every secret is missing). */
+  secrets?: SecretStore
   /** For ADD <url> (defaults to the global fetch). */
   fetch?: typeof globalThis.fetch
   labels?: Readonly<Record<string, string>>
