@@ -32,6 +32,9 @@ export function createJsonReporter(write: (s: string) => void, redact: Redact = 
         case 'vertex.miss':
           line({ cairn: { miss: { vertex: ev.id, name: redact(ev.name), keys: ev.keys } } })
           break
+        case 'vertex.explain':
+          line({ cairn: { explain: { vertex: ev.id, name: redact(ev.name), reason: redact(ev.reason) } } })
+          break
         case 'vertex.warning':
           line({ warnings: [{ level: 1, vertex: ev.id, short: Buffer.from(redact(ev.message)).toString('base64') }] })
           break

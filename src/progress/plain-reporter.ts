@@ -4,6 +4,8 @@ import type { BuildEvent, Redact, Reporter } from './events.ts'
 export function createPlainReporter(write: (s: string) => void, redact: Redact = (s) => s): Reporter {
   const nums = new Map<string, number>()
   const starts = new Map<string, number>()
+  /** Why each step missed the cache, printed when (and only if) it runs. */
+  const reasons = new Map<string, string>()
   const partial = new Map<string, string>()
   const t0 = Date.now()
   const num = (id: string, name: string): number => {
@@ -23,9 +25,15 @@ export function createPlainReporter(write: (s: string) => void, redact: Redact =
   return {
     emit(ev) {
       switch (ev.type) {
-        case 'vertex.start':
-          num(ev.id, ev.name)
+        case 'vertex.start': {
+          const n = num(ev.id, ev.name)
           starts.set(ev.id, ev.at)
+          const why = reasons.get(ev.id)
+          if (why) write(`#${n} not cached: ${redact(why)}\n`)
+          break
+        }
+        case 'vertex.explain':
+          reasons.set(ev.id, ev.reason)
           break
         case 'vertex.cached':
           write(`#${num(ev.id, ev.name)} CACHED${ev.source !== 'local' ? ` (${redact(ev.source)})` : ''}\n\n`)

@@ -151,6 +151,10 @@ describe('cairn build (engine)', { skip }, () => {
       "RUN mkdir -p /etc && echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd && echo 'app:x:1000:' >> /etc/group",
     ])
     assert.ok(all.some((x) => x.cached && x.name.endsWith('COPY --from=build /out/greet bin/greet')))
+    // every rerun step says why it was not cached
+    const reason = (suffix: string) => (all.find((x) => x.name.endsWith(suffix)) as { reason?: string } | undefined)?.reason ?? ''
+    assert.match(reason('COPY data/a.txt data/b.txt ./data/'), /the files it reads from the build context changed/)
+    assert.match(reason('RUN wc -c /src/lib/*.c > /out/sizes'), /its input changed: \[build 6\/7\]/)
     assert.ok(all.some((x) => x.cached && x.name.endsWith('COPY src/ ./')))
     // an ignored file changing reruns nothing
     await writeFile(join(ctx, 'src/lib/README.md'), 'still ignored, now changed\n')
