@@ -6,6 +6,7 @@ import type { RegistryClient } from '../registry/index.ts'
 
 type S3Spec = Extract<CacheExportSpec | CacheImportSpec, { type: 's3' }>
 type AzSpec = Extract<CacheExportSpec | CacheImportSpec, { type: 'azblob' }>
+type GhaSpec = Extract<CacheExportSpec | CacheImportSpec, { type: 'gha' }>
 
 /**
  * Opens the transport for a cache spec. Backends are loaded on demand, so a build without remote
@@ -24,18 +25,33 @@ export function createTransportFactory(env: NodeJS.ProcessEnv, registry: Registr
       }
       case 's3': {
         const { createS3Transport } = await import('../cache/backends/s3/index.ts')
-        return createS3Transport(s3Config(spec), { env })
+        const t = createS3Transport(s3Config(spec), { env })
+        return direction === 'import' ? firstNameOnly(t, spec.names[0] as string) : t
       }
       case 'azblob': {
         const { createAzblobTransport } = await import('../cache/backends/azblob/index.ts')
         return createAzblobTransport(azConfig(spec), { env })
       }
+      case 'gha': {
+        const { createGhaTransport } = await import('../cache/backends/gha/index.ts')
+        return createGhaTransport(ghaConfig(spec), { env })
+      }
       default:
         throw new NotImplementedError(`cache backend type=${spec.type} is not available in this build of cairn yet`, {
-          hint: 'use type=local, registry, s3 or azblob',
+          hint: 'use type=local, registry, gha, s3 or azblob',
         })
     }
   }
+}
+
+/**
+ * BuildKit's s3 importer reads only the first of `name=a;b` (buildkit-cache-format.md §3.5; export
+ * writes every name). The build reads every name of a spec, so the import transport answers the
+ * others as absent. One `--cache-from` per name merges several.
+ */
+function firstNameOnly(t: CacheTransport, first: string): CacheTransport {
+  const readRef: CacheTransport['readRef'] = (name, o) => (name === first ? t.readRef(name, o) : Promise.resolve(undefined))
+  return Object.assign(Object.create(t) as CacheTransport, { readRef })
 }
 
 function s3Config(s: S3Spec) {
@@ -48,7 +64,11 @@ function s3Config(s: S3Spec) {
     ...(s.endpointUrl ? { endpoint_url: s.endpointUrl } : {}),
     use_path_style: s.usePathStyle,
     ...(s.credentials
-      ? { access_key_id: s.credentials.accessKeyId, secret_access_key: s.credentials.secretAccessKey, ...(s.credentials.sessionToken ? { session_token: s.credentials.sessionToken } : {}) }
+      ? {
+          access_key_id: s.credentials.accessKeyId,
+          secret_access_key: s.credentials.secretAccessKey,
+          ...(s.credentials.sessionToken ? { session_token: s.credentials.sessionToken } : {}),
+        }
       : {}),
     ...(s.retryMode ? { retry_mode: s.retryMode } : {}),
     ...(s.retryMaxAttempts !== undefined ? { retry_max_attempts: s.retryMaxAttempts } : {}),
@@ -59,11 +79,28 @@ function s3Config(s: S3Spec) {
 function azConfig(s: AzSpec) {
   return {
     account_url: s.accountUrl,
-    account_name: s.accountName,
+    // Only a given name (attribute or $BUILDKIT_AZURE_STORAGE_ACCOUNT_NAME): the transport's own
+    // default also handles path-style emulator URLs (`http://127.0.0.1:10000/devstoreaccount1`),
+    // where the first DNS label of the host is not the account.
+    ...(s.attrs.account_name ? { account_name: s.attrs.account_name } : {}),
     container: s.container,
     prefix: s.prefix,
     blobs_prefix: s.blobsPrefix,
     manifests_prefix: s.manifestsPrefix,
     ...(s.secretAccessKey ? { secret_access_key: s.secretAccessKey } : {}),
+  }
+}
+
+/**
+ * The spec module already applied buildx's env defaults and BuildKit's version selection
+ * (`apiVersion`, `baseUrl`); hand the transport exactly that choice.
+ */
+function ghaConfig(s: GhaSpec) {
+  return {
+    scope: s.scope,
+    token: s.token,
+    version: s.apiVersion,
+    ...(s.apiVersion === 2 ? { url_v2: s.baseUrl } : { url: s.baseUrl }),
+    timeoutMs: s.timeoutMs,
   }
 }
