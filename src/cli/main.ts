@@ -31,7 +31,18 @@ Run 'cairn build --help' for the build flags.
 `
 
 /** The composition root: the only place that reads argv, env and stdio. Returns the exit code. */
+/** The AWS SDK warns on every use under Node 20 (its future engine policy); that is not the user's concern. */
+function filterSdkWarnings(): void {
+  const printers = process.listeners('warning')
+  process.removeAllListeners('warning')
+  process.on('warning', (w) => {
+    if (w.name === 'NodeVersionSupportWarning') return
+    for (const p of printers) p(w)
+  })
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  filterSdkWarnings()
   const [cmd, ...rest] = argv
   // every secret value and credential the CLI learns is masked in everything it prints
   const redactor = createRedactor()
