@@ -1,5 +1,5 @@
-import { chmod, lchown, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, posix } from 'node:path'
+import { chmod, readdir, rm, writeFile } from 'node:fs/promises'
+import { join, posix } from 'node:path'
 import { type Digest, sha256 } from '../core/digest.ts'
 import { NotFoundError } from '../core/errors.ts'
 import type { LayerStore } from '../snapshot/layer-store.ts'
@@ -8,6 +8,7 @@ import type { CacheDep, CacheMap, Op, OpContext } from '../solver/types.ts'
 import type { BuildRef } from './build-ref.ts'
 import { resolveInRoot } from './file/confine.ts'
 import { copySources } from './file/copy.ts'
+import { mkdirsBelow } from './file/mkdirs.ts'
 import { goJSON } from './go-json.ts'
 import { resolveChown } from './users.ts'
 
@@ -232,22 +233,4 @@ export class FileOp implements Op<BuildRef> {
   }
 }
 
-async function mkdirAll(root: string, path: string, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
-  const missing: string[] = []
-  let cur = join(root, path)
-  while (
-    cur.length > root.length &&
-    !(await lstat(cur).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    missing.push(cur)
-    cur = dirname(cur)
-  }
-  for (const d of missing.reverse()) {
-    await mkdir(d)
-    if (owner) await lchown(d, owner.uid, owner.gid)
-    await chmod(d, mode)
-  }
-}
+const mkdirAll = (root: string, path: string, mode: number, owner?: { uid: number; gid: number }): Promise<void> => mkdirsBelow(root, join(root, path), mode, owner)

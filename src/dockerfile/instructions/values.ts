@@ -1,42 +1,8 @@
 /** Value parsers BuildKit borrows from Go: time.ParseDuration, go-units RAMInBytes, CSV fields, ParseBool. */
 import { InvalidArgumentError } from '../../core/errors.ts'
 
-const UNIT_NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-}
-
 /** Go's time.ParseDuration, in nanoseconds. */
-export function parseDuration(text: string): number {
-  const bad = (why = 'invalid duration') => new InvalidArgumentError(`time: ${why} ${JSON.stringify(text)}`)
-  let s = text
-  let sign = 1
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1
-    s = s.slice(1)
-  }
-  if (s === '0') return 0
-  if (s === '') throw bad()
-  let total = 0
-  const re = /^([0-9]*)(?:\.([0-9]*))?([^0-9.]*)/
-  while (s !== '') {
-    const m = re.exec(s)
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw bad()
-    const unit = m[3] as string
-    if (unit === '') throw bad('missing unit in duration')
-    const mult = UNIT_NS[unit]
-    if (mult === undefined) throw new InvalidArgumentError(`time: unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(text)}`)
-    total += Number(`${m[1] || '0'}.${m[2] || '0'}`) * mult
-    s = s.slice(m[0].length)
-  }
-  return sign * Math.round(total)
-}
+export { parseGoDurationNs as parseDuration } from '../../core/go-duration.ts'
 
 const RAM = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/
 const RAM_MULT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }

@@ -6,6 +6,7 @@ import { NotFoundError } from '../../core/errors.ts'
 import { PatternMatcher } from '../../core/patternmatcher.ts'
 import { type ModeChange, parseModeStr } from './chmod.ts'
 import { expandGlob, hasWildcard } from './glob.ts'
+import { mkdirsBelow } from './mkdirs.ts'
 import { extractArchive, isArchive } from './unpack.ts'
 
 export interface CopyOptions {
@@ -130,25 +131,7 @@ async function copyParents(srcRoot: string, pivot: string, parent: string, destD
   }
 }
 
-async function ensureDir(destRoot: string, dir: string, o: CopyOptions): Promise<void> {
-  const missing: string[] = []
-  let cur = dir
-  while (
-    cur.length > destRoot.length &&
-    !(await lstat(cur).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    missing.push(cur)
-    cur = dirname(cur)
-  }
-  for (const d of missing.reverse()) {
-    await mkdir(d)
-    await chmod(d, 0o755)
-    if (o.owner) await lchown(d, o.owner.uid, o.owner.gid)
-  }
-}
+const ensureDir = (destRoot: string, dir: string, o: CopyOptions): Promise<void> => mkdirsBelow(destRoot, dir, 0o755, o.owner)
 
 /** Entries of one directory copied at once (the thread pool overlaps their syscalls). */
 const TREE_CONCURRENCY = 16

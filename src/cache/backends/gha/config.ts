@@ -1,3 +1,4 @@
+import { parseGoDurationMs } from '../../../core/go-duration.ts'
 import { InvalidArgumentError } from '../../../core/errors.ts'
 import { checkScopeAttr } from './keys.ts'
 
@@ -98,24 +99,8 @@ export function resolveGhaConfig(cfg: GhaTransportConfig, env: Readonly<Record<s
   }
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
 /** Go's time.ParseDuration, in milliseconds (`10m`, `1h30m`, `1.5s`). */
-export function parseGoDuration(s: string, what = 'timeout'): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y
-  let i = 0
-  let total = 0
-  if (s === '0') return 0
-  while (i < s.length) {
-    re.lastIndex = i
-    const m = re.exec(s)
-    if (!m) break
-    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0)
-    i = re.lastIndex
-  }
-  if (s === '' || i !== s.length) throw new InvalidArgumentError(`invalid ${what} ${JSON.stringify(s)}: expected a Go duration such as 10m or 90s`)
-  return Math.round(total)
-}
+export const parseGoDuration = (s: string, what = 'timeout'): number => parseGoDurationMs(s, what)
 
 /** Maps BuildKit `--cache-to/--cache-from type=gha,…` attributes to the transport config. */
 export function parseGhaAttrs(attrs: Readonly<Record<string, string>>): GhaTransportConfig {
