@@ -28,6 +28,7 @@ import { secretWarnings } from '../secrets/checks.ts'
 import { type GuardStep, scanBeforeExport } from '../secrets/export-guard.ts'
 import { isSecretLeak, type LeakGuard } from '../secrets/leak-guard.ts'
 import type { SecretStore } from '../secrets/store.ts'
+import { reapStaleMounts } from '../snapshot/mount-dirs.ts'
 
 export interface BuildOptions {
   contextDir: string
@@ -90,6 +91,7 @@ export async function build(o: BuildOptions, d: BuildDeps): Promise<BuildResult>
 
 async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const { state, signal } = d
+  await reapStaleMounts(state.workDir)
   const contextDir = resolve(o.contextDir)
   const cst = await stat(contextDir).catch(() => undefined)
   if (!cst?.isDirectory()) throw new NotFoundError(`build context ${o.contextDir}: not a directory`, { code: 'ERR_CONTEXT_NOT_FOUND', hint: 'pass the directory that holds your sources as the last argument, e.g. `cairn build .`' })

@@ -9,6 +9,7 @@ import { hasWildcard } from '../ops/file/glob.ts'
 import { mountAt, unmount } from '../snapshot/mount.ts'
 import type { ContextChecksum } from './context.ts'
 import type { State } from './state.ts'
+import { mountPoint } from '../snapshot/mount-dirs.ts'
 
 /**
  * Content checksums for cache keys (BuildKit's contenthash): of paths in the build context (with a
@@ -38,7 +39,7 @@ export function makeChecksum(state: State): { context: ContextChecksum; ref: (re
     }
     for (const id of r.layers) await state.layers.ensureSnapshot(id, signal)
     const [m] = await state.layers.snapshotter.view(r.layers)
-    const view = join(state.workDir, 'mnt', `hash-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+    const view = mountPoint(state.workDir, `hash-${Date.now()}-${Math.random().toString(36).slice(2)}`)
     if (r.layers.length === 0) {
       const h = createContentHasher(join(state.root, 'snapshots', 'empty'), { mode: 'snapshot' })
       const sums: Digest[] = []

@@ -9,6 +9,7 @@ import type { BuildRef, ContextRef } from './build-ref.ts'
 import type { CacheMountStore } from './cache-mounts/store.ts'
 import type { ExecMountSpec } from './exec-mounts.ts'
 import { resolveInRoot } from './file/confine.ts'
+import { mountPoint } from '../snapshot/mount-dirs.ts'
 
 export interface MountSetupDeps {
   layers: LayerStore
@@ -62,7 +63,7 @@ export async function prepareMounts(
 ): Promise<PreparedMounts> {
   const undo: (() => Promise<void>)[] = []
   const mounts: ExecMount[] = []
-  const scratch = join(d.workDir, 'mnt', `${id}-mounts`)
+  const scratch = mountPoint(d.workDir, `${id}-mounts`)
   undo.push(() => rm(scratch, { recursive: true, force: true }))
   let n = 0
   const tmp = async (what: string) => {

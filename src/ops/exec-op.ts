@@ -18,6 +18,7 @@ import type { ContentChecksum } from './file-op.ts'
 import { goJSON } from './go-json.ts'
 import { recordMissing, removeStubs } from './mount-stubs.ts'
 import { resolveUser } from './users.ts'
+import { mountPoint } from '../snapshot/mount-dirs.ts'
 
 export interface ExecOpSpec {
   args: string[]
@@ -118,7 +119,7 @@ export class ExecOp implements Op<BuildRef> {
     for (const p of parents) await layers.ensureSnapshot(p, ctx.signal)
     const snap = layers.snapshotter
     const { id, mounts } = await snap.prepare(parents)
-    const rootfs = join(workDir, 'mnt', id)
+    const rootfs = mountPoint(workDir, id)
     await mountAt(mounts[0] as (typeof mounts)[0], rootfs)
     let release = async () => {}
     let releaseSecrets = async () => {}
@@ -128,7 +129,7 @@ export class ExecOp implements Op<BuildRef> {
       const etc = await this.#etcFiles()
       const prepared = await prepareMounts(this.spec.mounts ?? [], inputs, this.#deps, id, this.spec.origin, ctx.signal)
       release = prepared.release
-      const secrets = await prepareSecrets(this.spec.secrets ?? [], this.#deps.secrets, { dir: join(workDir, 'mnt', `${id}-secrets`), origin: this.spec.origin })
+      const secrets = await prepareSecrets(this.spec.secrets ?? [], this.#deps.secrets, { dir: mountPoint(workDir, `${id}-secrets`), origin: this.spec.origin })
       releaseSecrets = secrets.release
       const extra: ExecMount[] = [
         { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolv, options: ['rbind', 'ro'] },

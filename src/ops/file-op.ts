@@ -11,6 +11,7 @@ import { copySources } from './file/copy.ts'
 import { mkdirsBelow } from './file/mkdirs.ts'
 import { goJSON } from './go-json.ts'
 import { resolveChown } from './users.ts'
+import { mountPoint } from '../snapshot/mount-dirs.ts'
 
 export interface CopyAction {
   kind: 'copy'
@@ -163,7 +164,7 @@ export class FileOp implements Op<BuildRef> {
     for (const p of parents) await layers.ensureSnapshot(p, ctx.signal)
     const snap = layers.snapshotter
     const { id, mounts } = await snap.prepare(parents)
-    const rootfs = join(workDir, 'mnt', id)
+    const rootfs = mountPoint(workDir, id)
     const mounted: string[] = []
     try {
       await mountAt(mounts[0] as (typeof mounts)[0], rootfs)
@@ -176,7 +177,7 @@ export class FileOp implements Op<BuildRef> {
           continue
         }
         for (const p of ref.layers) await layers.ensureSnapshot(p, ctx.signal)
-        const view = join(workDir, 'mnt', `${id}-src${i}`)
+        const view = mountPoint(workDir, `${id}-src${i}`)
         const [m] = await snap.view(ref.layers)
         await mountAt(m as NonNullable<typeof m>, view)
         mounted.push(view)

@@ -90,3 +90,15 @@ export async function steps(metadataFile: string): Promise<Step[]> {
 
 /** No stack trace in user-facing output. */
 export const hasStackTrace = (s: string): boolean => /\n\s+at .+\(.+:\d+:\d+\)/.test(s) || /\n\s+at .+:\d+:\d+/.test(s)
+
+/** Removes a test directory, first unmounting anything a killed cairn process left mounted in it. */
+export async function removeTree(dir: string): Promise<void> {
+  const { readFile } = await import('node:fs/promises')
+  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length)
+  for (const m of mounts) await run('umount', ['-l', m])
+  await rm(dir, { recursive: true, force: true })
+}

@@ -1,31 +1,19 @@
 // `--cache-to/--cache-from type=azblob` end to end: real cairn builds against Azurite on 127.0.0.1.
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
-import { readFile, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
-import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, type Step, steps, tempDir, writeTree } from '../helpers/cairn.ts'
+import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, steps, tempDir, writeTree } from '../helpers/cairn.ts'
 import { type AzuriteHandle, startAzurite } from '../services/azurite.ts'
+import { CACHE_DOCKERFILE, ranSteps, sha256File } from '../helpers/cache-fixture.ts'
 
 const skip = await missingPrerequisite(['runc'])
 
-// Random bytes in RUN steps: only a cache hit can give a byte-identical image on another machine.
-const DOCKERFILE = `FROM test/base:1 AS build
-RUN head -c 1000000 /dev/urandom > /r
-COPY src/ /src/
-RUN cat /src/* > /joined && head -c 1000 /dev/urandom > /build-random
+const DOCKERFILE = CACHE_DOCKERFILE
 
-FROM test/base:1
-COPY --from=build /joined /app/joined
-RUN head -c 200000 /dev/urandom > /app/random && echo done > /app/done
-`
-
-const sha = async (p: string) =>
-  createHash('sha256')
-    .update(await readFile(p))
-    .digest('hex')
-const ranSteps = (s: Step[]) => s.filter((x) => !x.cached && /\b(RUN|COPY)\b/.test(x.name)).map((x) => x.name)
+const sha = sha256File
 
 describe('type=azblob cache through the CLI (Azurite)', { skip }, () => {
   let az: AzuriteHandle

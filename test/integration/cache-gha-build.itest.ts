@@ -2,13 +2,13 @@
 // Actions cache emulator (v2 Twirp and v1 REST) whose bytes live in Azurite, with the runner
 // environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL) passed to cairn.
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type GhaEmulator, startGhaEmulator, type TokenScope } from '../fixtures/gha-emulator/index.ts'
-import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, type Step, steps, tempDir, writeTree } from '../helpers/cairn.ts'
+import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, steps, tempDir, writeTree } from '../helpers/cairn.ts'
 import { type AzuriteHandle, startAzurite } from '../services/azurite.ts'
+import { ranSteps, sha256File } from '../helpers/cache-fixture.ts'
 
 const skip = await missingPrerequisite(['runc'])
 
@@ -33,11 +33,7 @@ const MAIN = 'refs/heads/main'
 const FEATURE = 'refs/heads/feature-x'
 const BLOB = 'buildkit-blob-1-'
 
-const sha = async (p: string) =>
-  createHash('sha256')
-    .update(await readFile(p))
-    .digest('hex')
-const ranSteps = (s: Step[]) => s.filter((x) => !x.cached && /\b(RUN|COPY)\b/.test(x.name)).map((x) => x.name)
+const sha = sha256File
 const ran = async (file: string, re: RegExp) => ranSteps(await steps(file)).some((n) => re.test(n))
 
 describe('type=gha cache through the CLI (GitHub Actions cache emulator over Azurite)', { skip }, () => {

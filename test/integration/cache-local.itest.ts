@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, run, steps, tempDir, writeTree } from '../helpers/cairn.ts'
+import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, removeTree, run, steps, tempDir, writeTree } from '../helpers/cairn.ts'
+import { CACHE_DOCKERFILE, sha256File } from '../helpers/cache-fixture.ts'
 
 const skip = await missingPrerequisite(['runc', 'skopeo', 'umoci'])
 
-const DOCKERFILE = `FROM test/base:1 AS build
-RUN head -c 1000000 /dev/urandom > /r
-COPY src/ /src/
-RUN cat /src/* > /joined && head -c 1000 /dev/urandom > /build-random
-
-FROM test/base:1
-COPY --from=build /joined /app/joined
-RUN head -c 200000 /dev/urandom > /app/random && echo done > /app/done
-`
+const DOCKERFILE = CACHE_DOCKERFILE
 
 interface Env {
   ctx: string
@@ -29,7 +21,7 @@ async function freshRoot(): Promise<string> {
   return root
 }
 
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex')
+const sha = sha256File
 
 describe('cache export/import with type=local', { skip }, () => {
   const e: Env = { ctx: '', work: '' }
@@ -45,7 +37,7 @@ describe('cache export/import with type=local', { skip }, () => {
     await writeTree(e.ctx, { Dockerfile: DOCKERFILE, 'src/a.txt': 'a\n', 'src/b.txt': 'b\n' })
   })
   after(async () => {
-    for (const d of [e.ctx, e.work, ...roots]) await rm(d, { recursive: true, force: true })
+    for (const d of [e.ctx, e.work, ...roots]) await removeTree(d)
   })
 
   const build = (root: string, name: string, extra: string[]) =>

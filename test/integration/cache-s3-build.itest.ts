@@ -1,31 +1,18 @@
 // `--cache-to/--cache-from type=s3` end to end: real cairn builds against s3rver on 127.0.0.1.
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, type Step, steps, tempDir, writeTree } from '../helpers/cairn.ts'
+import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, steps, tempDir, writeTree } from '../helpers/cairn.ts'
 import { type S3rverHandle, startS3rver } from '../services/s3.ts'
+import { CACHE_DOCKERFILE, ranSteps, sha256File } from '../helpers/cache-fixture.ts'
 
 const skip = await missingPrerequisite(['runc'])
 
-// Random bytes in RUN steps: only a cache hit can give a byte-identical image on another machine.
-const DOCKERFILE = `FROM test/base:1 AS build
-RUN head -c 1000000 /dev/urandom > /r
-COPY src/ /src/
-RUN cat /src/* > /joined && head -c 1000 /dev/urandom > /build-random
+const DOCKERFILE = CACHE_DOCKERFILE
 
-FROM test/base:1
-COPY --from=build /joined /app/joined
-RUN head -c 200000 /dev/urandom > /app/random && echo done > /app/done
-`
-
-const sha = async (p: string) =>
-  createHash('sha256')
-    .update(await readFile(p))
-    .digest('hex')
-const ranSteps = (s: Step[]) => s.filter((x) => !x.cached && /\b(RUN|COPY)\b/.test(x.name)).map((x) => x.name)
+const sha = sha256File
 
 describe('type=s3 cache through the CLI (s3rver)', { skip }, () => {
   let s3: S3rverHandle
