@@ -391,7 +391,7 @@ DIRTY=$(git status --porcelain -- src bin | wc -l)
 export BENCH_META_DATE
 BENCH_META_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 export BENCH_META_COMMIT
-BENCH_META_COMMIT="$(git rev-parse --short HEAD)$([[ $DIRTY != 0 ]] && echo "+${DIRTY} uncommitted src files")"
+BENCH_META_COMMIT="$(git rev-parse --short HEAD)$(if [[ $DIRTY != 0 ]]; then echo "+${DIRTY} uncommitted src files"; fi)"
 export BENCH_META_BUILDKIT=$BK_DESC
 export BENCH_META_RUNS=$RUNS
 export BENCH_META_HOST
