@@ -1,58 +1,19 @@
 import assert from 'node:assert/strict'
-import { createCipheriv, createHash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { type AzblobTransportConfig, type AzblobTransportDeps, createAzblobTransport } from '../../src/cache/backends/azblob/index.ts'
 import type { CacheTransport } from '../../src/cache/remote/transport.ts'
-import { type Digest, sha256 } from '../../src/core/digest.ts'
+import { sha256 } from '../../src/core/digest.ts'
 import { CairnError, FailedPreconditionError } from '../../src/core/errors.ts'
 import { cacheTransportSuite } from '../../src/testing/cache-transport-suite.ts'
 import { type AzuriteHandle, startAzurite } from '../services/azurite.ts'
+import { prngDigest, prngStream } from '../../src/testing/prng.ts'
+import { readAll, withRss } from '../../src/testing/rss.ts'
 
 const MiB = 1024 * 1024
 
-/** A deterministic byte stream (AES-256-CTR keystream of a seed), never held whole in memory. */
-function prngStream(seed: string, size: number, chunk = MiB): Readable {
-  const key = createHash('sha256').update(seed).digest()
-  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
-  const zeros = Buffer.alloc(chunk)
-  let left = size
-  return new Readable({
-    read() {
-      if (left === 0) return void this.push(null)
-      const n = Math.min(chunk, left)
-      left -= n
-      this.push(cipher.update(n === chunk ? zeros : zeros.subarray(0, n)))
-    },
-  })
-}
-async function prngDigest(seed: string, size: number): Promise<Digest> {
-  const h = createHash('sha256')
-  for await (const b of prngStream(seed, size)) h.update(b as Buffer)
-  return `sha256:${h.digest('hex')}` as Digest
-}
-async function readAll(r: Readable): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of r) parts.push(c as Buffer)
-  return Buffer.concat(parts)
-}
-/** Runs `fn` while sampling RSS every 20 ms; returns its result and the peak growth over the start. */
-async function withRss<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
-  const base = process.memoryUsage().rss
-  let peak = base
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, 20)
-  const t0 = performance.now()
-  try {
-    const value = await fn()
-    peak = Math.max(peak, process.memoryUsage().rss)
-    return { value, growth: peak - base, ms: performance.now() - t0 }
-  } finally {
-    clearInterval(timer)
-  }
-}
 const blob = (data: Buffer) => ({ digest: sha256(data), size: data.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })
 
 let az: AzuriteHandle
@@ -85,17 +46,17 @@ describe('azblob transport: multipart-sized uploads', () => {
   for (const size of [12 * MiB]) {
     test(`multipart-sized body with a wrong digest or size leaves nothing visible (${size} bytes)`, async () => {
       const t = make()
-      const d = await prngDigest('good', size)
+      const d = await prngDigest(1, size)
       await assert.rejects(
-        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('bad', size)),
+        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream(2, size)),
         FailedPreconditionError,
       )
       await assert.rejects(
-        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('good', size - 1)),
+        t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream(1, size - 1)),
         FailedPreconditionError,
       )
       await assert.rejects(
-        t.putBlob({ digest: d, size: size - 1, mediaType: 'x' }, () => prngStream('good', size)),
+        t.putBlob({ digest: d, size: size - 1, mediaType: 'x' }, () => prngStream(1, size)),
         FailedPreconditionError,
       )
       assert.equal(await t.statBlob(d), undefined)
@@ -104,14 +65,14 @@ describe('azblob transport: multipart-sized uploads', () => {
   test('a multipart-sized upload aborted mid-way rejects with the reason and leaves nothing visible', async () => {
     const t = make()
     const size = 20 * MiB
-    const d = await prngDigest('abort', size)
+    const d = await prngDigest(3, size)
     const ac = new AbortController()
     const reason = new Error('stop now')
     const src = () =>
       Readable.from(
         (async function* () {
           let sent = 0
-          for await (const b of prngStream('abort', size)) {
+          for await (const b of prngStream(3, size)) {
             sent += (b as Buffer).length
             if (sent >= 12 * MiB && !ac.signal.aborted) ac.abort(reason)
             yield b as Buffer
@@ -168,9 +129,9 @@ describe('azblob transport specifics', () => {
 
   test('300 MB streamed upload and download with bounded RSS', async (t0) => {
     const size = 300 * 1000 * 1000
-    const d = await prngDigest('big', size)
+    const d = await prngDigest(4, size)
     const t = make()
-    const up = await withRss(() => t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream('big', size)))
+    const up = await withRss(() => t.putBlob({ digest: d, size, mediaType: 'x' }, () => prngStream(4, size)))
     const down = await withRss(async () => {
       const h = createHash('sha256')
       let got = 0
