@@ -10,8 +10,9 @@ import { describe, test } from 'node:test'
 import type { CacheTransport } from '../cache/remote/transport.ts'
 import type { Descriptor } from '../core/descriptor.ts'
 import { type Digest, sha256 } from '../core/digest.ts'
-import { NotFoundError, UnavailableError } from '../core/errors.ts'
+import { FailedPreconditionError, NotFoundError, UnavailableError } from '../core/errors.ts'
 import { prngBytes, prngDigest, prngStream } from './prng.ts'
+import { readAll } from './rss.ts'
 
 export interface TransportUnderTest {
   transport: CacheTransport
@@ -27,6 +28,11 @@ export interface CacheTransportSuiteOptions {
   verifiesUploads?: boolean
   /** Per-test timeout (default 120 s). */
   timeoutMs?: number
+  /**
+   * Size at which the transport switches to multipart/block uploads: when set, the wrong-digest,
+   * wrong-size and abort cases also run with bodies of that size (several parts in flight).
+   */
+  multipartBytes?: number
 }
 
 const BLOB_MT = 'application/vnd.oci.image.layer.v1.tar+gzip'
@@ -52,11 +58,6 @@ export function refDocument(tag: string, pad = 0): Uint8Array {
 const descOf = (b: Uint8Array): Pick<Descriptor, 'digest' | 'size' | 'mediaType'> => ({ digest: sha256(b), size: b.length, mediaType: BLOB_MT })
 const bodyOf = (b: Uint8Array) => () => Readable.from([Buffer.from(b)])
 
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of s) parts.push(c as Buffer)
-  return Buffer.concat(parts)
-}
 
 async function withTransport(factory: () => Promise<TransportUnderTest>, fn: (t: CacheTransport) => Promise<void>): Promise<void> {
   const { transport, cleanup } = await factory()
@@ -238,6 +239,36 @@ export function cacheTransportSuite(name: string, factory: () => Promise<Transpo
         }
         peak = Math.max(peak, process.memoryUsage.rss())
         assert.ok(peak - base < limit, `RSS grew by ${Math.round((peak - base) / 1e6)} MB (limit ${Math.round(limit / 1e6)} MB)`)
+      })
+    }
+
+    const mp = opts.multipartBytes
+    if (mp !== undefined && verifies) {
+      it(`a multipart-sized body (${mp} bytes) with a wrong digest or size leaves nothing visible`, async (t) => {
+        const d = await prngDigest(11, mp)
+        await assert.rejects(t.putBlob({ digest: d, size: mp, mediaType: BLOB_MT }, () => prngStream(12, mp)), FailedPreconditionError)
+        await assert.rejects(t.putBlob({ digest: d, size: mp, mediaType: BLOB_MT }, () => prngStream(11, mp - 1)), FailedPreconditionError)
+        await assert.rejects(t.putBlob({ digest: d, size: mp - 1, mediaType: BLOB_MT }, () => prngStream(11, mp)), FailedPreconditionError)
+        assert.equal(await t.statBlob(d), undefined)
+      })
+      it('a multipart-sized upload aborted mid-way rejects with the reason and leaves nothing visible', async (t) => {
+        const size = Math.ceil(mp * 1.7)
+        const d = await prngDigest(13, size)
+        const ac = new AbortController()
+        const reason = new Error('stop now')
+        const src = () =>
+          Readable.from(
+            (async function* () {
+              let sent = 0
+              for await (const b of prngStream(13, size)) {
+                sent += (b as Buffer).length
+                if (sent >= mp && !ac.signal.aborted) ac.abort(reason)
+                yield b as Buffer
+              }
+            })(),
+          )
+        await assert.rejects(t.putBlob({ digest: d, size, mediaType: BLOB_MT }, src, { signal: ac.signal }), (e) => e === reason)
+        assert.equal(await t.statBlob(d), undefined)
       })
     }
   })
