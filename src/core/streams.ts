@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { Digest } from './digest.ts'
 import { FailedPreconditionError } from './errors.ts'
 
@@ -66,4 +67,25 @@ export function verifyingStream(expected: { digest: string; size?: number }, wha
       } else cb()
     },
   })
+}
+
+/**
+ * Passes `body` through, failing (as soon as it overflows, or at its end) if it is not exactly
+ * `size` bytes: a download that a store truncated or padded. `what` names it in the message.
+ */
+export function sizeChecked(body: Readable, size: number, what: string): Readable {
+  let n = 0
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      n += chunk.length
+      if (n > size) cb(new FailedPreconditionError(`${what} is longer than the expected ${size} bytes`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
+      else cb(null, chunk)
+    },
+    flush(cb: TransformCallback) {
+      if (n !== size) cb(new FailedPreconditionError(`${what} has ${n} bytes, expected ${size} (truncated?)`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
+      else cb()
+    },
+  })
+  pipeline(body, check).catch(() => undefined)
+  return check
 }

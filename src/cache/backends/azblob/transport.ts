@@ -1,5 +1,4 @@
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
 import type { Descriptor } from '../../../core/descriptor.ts'
 import type { Digest } from '../../../core/digest.ts'
 import { FailedPreconditionError, findCause, NotFoundError, throwIfAborted } from '../../../core/errors.ts'
@@ -8,7 +7,9 @@ import type { CacheTransport, CallOpts, RemoteBlobInfo } from '../../remote/tran
 import { createAzClient, type Env } from './client.ts'
 import { type AzblobTransportConfig, azBlobName, azManifestName, blockSizeFor, resolveAzblobConfig } from './config.ts'
 import { azError, azErrorCode, azureRedactor, isAzNotFound } from './errors.ts'
-import { SourceStreamError, uploadStaged } from './upload.ts'
+import { uploadStaged } from './upload.ts'
+import { SourceStreamError } from '../../remote/source-error.ts'
+import { sizeChecked } from '../../../core/streams.ts'
 
 /** Refs are small documents read whole. */
 export const MAX_REF_SIZE = 1024 * 1024
@@ -87,7 +88,7 @@ export function createAzblobTransport(cfg: AzblobTransportConfig, deps: AzblobTr
         const r = await az.container.getBlobClient(name).download(0, undefined, { ...abortOpt(o.signal), maxRetryRequests: 3 })
         const body = r.readableStreamBody
         if (!body) throw new FailedPreconditionError(`azblob cache: ${uri(name)}: download returned no body`)
-        return sizeChecked(body as Readable, desc.size, uri(name))
+        return sizeChecked(body as Readable, desc.size, `azblob cache: ${uri(name)}`)
       } catch (e) {
         if (!o.signal?.aborted && isAzNotFound(e)) {
           throw new NotFoundError(`azblob cache: blob ${desc.digest} not found at ${uri(name)}`, {
@@ -157,21 +158,3 @@ export function createAzblobTransport(cfg: AzblobTransportConfig, deps: AzblobTr
   }
 }
 
-/** Passes `body` through, failing at the end (or as soon as it overflows) if it is not `size` bytes. */
-function sizeChecked(body: Readable, size: number, where: string): Readable {
-  let n = 0
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      n += chunk.length
-      if (n > size) cb(new FailedPreconditionError(`azblob cache: ${where} is longer than the expected ${size} bytes`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
-      else cb(null, chunk)
-    },
-    flush(cb: TransformCallback) {
-      if (n !== size)
-        cb(new FailedPreconditionError(`azblob cache: ${where} has ${n} bytes, expected ${size} (truncated blob?)`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
-      else cb()
-    },
-  })
-  pipeline(body, check).catch(() => undefined)
-  return check
-}

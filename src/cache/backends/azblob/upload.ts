@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import type { BlockBlobClient } from '@azure/storage-blob'
 import type { Descriptor } from '../../../core/descriptor.ts'
 import { FailedPreconditionError } from '../../../core/errors.ts'
+import { SourceStreamError } from '../../remote/source-error.ts'
 
 export interface StagedUploadOptions {
   blob: BlockBlobClient
@@ -16,13 +17,6 @@ export interface StagedUploadOptions {
   signal?: AbortSignal | undefined
 }
 
-/** Marks an error from the caller's source stream. */
-export class SourceStreamError extends Error {
-  constructor(cause: unknown) {
-    super('source stream failed', { cause })
-    this.name = 'SourceStreamError'
-  }
-}
 
 /**
  * Streams `source` into a block blob: blocks of `blockSize` bytes are staged with at most

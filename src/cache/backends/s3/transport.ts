@@ -1,5 +1,4 @@
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Descriptor } from '../../../core/descriptor.ts'
@@ -11,7 +10,9 @@ import { createS3Client, type Env, sendOpts } from './client.ts'
 import { partSizeFor, resolveS3Config, type S3TransportConfig, s3BlobKey, s3ManifestKey } from './config.ts'
 import { isS3NotFound, s3Error, s3ErrorCode, secretRedactor } from './errors.ts'
 import { touchObject } from './touch.ts'
-import { SourceStreamError, uploadVerified } from './upload.ts'
+import { uploadVerified } from './upload.ts'
+import { SourceStreamError } from '../../remote/source-error.ts'
+import { sizeChecked } from '../../../core/streams.ts'
 
 /** Refs are small documents read whole. */
 export const MAX_REF_SIZE = 1024 * 1024
@@ -93,7 +94,7 @@ export function createS3Transport(cfg: S3TransportConfig, deps: S3TransportDeps)
       const key = s3BlobKey(c, desc.digest)
       try {
         const r = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }), sendOpts(o.signal))
-        return sizeChecked(r.Body as Readable, desc.size, uri(key))
+        return sizeChecked(r.Body as Readable, desc.size, `s3 cache: ${uri(key)}`)
       } catch (e) {
         if (!o.signal?.aborted && isS3NotFound(e)) {
           throw new NotFoundError(`s3 cache: blob ${desc.digest} not found at ${uri(key)}`, {
@@ -186,21 +187,3 @@ export function createS3Transport(cfg: S3TransportConfig, deps: S3TransportDeps)
   }
 }
 
-/** Passes `body` through, failing at the end (or as soon as it overflows) if it is not `size` bytes. */
-function sizeChecked(body: Readable, size: number, where: string): Readable {
-  let n = 0
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      n += chunk.length
-      if (n > size) cb(new FailedPreconditionError(`s3 cache: ${where} is longer than the expected ${size} bytes`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
-      else cb(null, chunk)
-    },
-    flush(cb: TransformCallback) {
-      if (n !== size)
-        cb(new FailedPreconditionError(`s3 cache: ${where} has ${n} bytes, expected ${size} (truncated object?)`, { code: 'ERR_CACHE_SIZE_MISMATCH' }))
-      else cb()
-    },
-  })
-  pipeline(body, check).catch(() => undefined)
-  return check
-}

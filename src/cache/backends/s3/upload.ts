@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Descriptor } from '../../../core/descriptor.ts'
 import { FailedPreconditionError } from '../../../core/errors.ts'
+import { SourceStreamError } from '../../remote/source-error.ts'
 
 export interface VerifiedUploadOptions {
   client: S3Client
@@ -18,13 +19,6 @@ export interface VerifiedUploadOptions {
   signal?: AbortSignal | undefined
 }
 
-/** Marks an error that came from the caller's source stream (not worth an S3-level retry). */
-export class SourceStreamError extends Error {
-  constructor(cause: unknown) {
-    super('source stream failed', { cause })
-    this.name = 'SourceStreamError'
-  }
-}
 
 /**
  * Uploads `source` to `key`, verifying size and sha256 while the bytes stream through.
