@@ -13,14 +13,18 @@ import type { State } from './state.ts'
 /** Makes the transport of a cache spec (the composition root decides which backends exist). */
 export type TransportFactory = (spec: CacheExportSpec | CacheImportSpec, direction: 'export' | 'import') => Promise<CacheTransport>
 
-/** The names a spec reads or writes: the tag of a local/registry cache, the names of s3/azblob, the scope of gha. */
-export function refNames(spec: CacheExportSpec | CacheImportSpec): string[] {
+/**
+ * The names a spec reads or writes: the tag of a local/registry cache, the names of s3/azblob, the
+ * scope of gha. An s3 import reads only the first of `name=a;b`, as BuildKit's does (azblob merges all).
+ */
+export function refNames(spec: CacheExportSpec | CacheImportSpec, direction: 'export' | 'import'): string[] {
   switch (spec.type) {
     case 'local':
       return 'digest' in spec && spec.digest ? [spec.digest] : [spec.tag]
     case 'registry':
       return [spec.ref]
     case 's3':
+      return direction === 'import' ? spec.names.slice(0, 1) : spec.names
     case 'azblob':
       return spec.names
     case 'gha':
@@ -69,7 +73,7 @@ export async function importCaches(
       const transport = await makeTransport(spec, 'import')
       const cache = new ImportedCache(name, transport, state.layers, warn)
       let found = 0
-      for (const ref of refNames(spec)) {
+      for (const ref of refNames(spec, 'import')) {
         const content = await readCacheRef(transport, ref, signal)
         if (!content) continue
         cache.add(content.graph)
@@ -135,7 +139,7 @@ export async function exportCaches(
           compression: compression.compression,
           ...(compression.compressionLevel !== undefined ? { compressionLevel: compression.compressionLevel } : {}),
           forceCompression: compression.forceCompression,
-          refs: refNames(spec),
+          refs: refNames(spec, 'export'),
           ...withWrap,
           merge: spec.attrs.merge !== 'false',
           now: new Date(),

@@ -25,8 +25,7 @@ export function createTransportFactory(env: NodeJS.ProcessEnv, registry: Registr
       }
       case 's3': {
         const { createS3Transport } = await import('../cache/backends/s3/index.ts')
-        const t = createS3Transport(s3Config(spec), { env })
-        return direction === 'import' ? firstNameOnly(t, spec.names[0] as string) : t
+        return createS3Transport(s3Config(spec), { env })
       }
       case 'azblob': {
         const { createAzblobTransport } = await import('../cache/backends/azblob/index.ts')
@@ -42,16 +41,6 @@ export function createTransportFactory(env: NodeJS.ProcessEnv, registry: Registr
         })
     }
   }
-}
-
-/**
- * BuildKit's s3 importer reads only the first of `name=a;b` (buildkit-cache-format.md §3.5; export
- * writes every name). The build reads every name of a spec, so the import transport answers the
- * others as absent. One `--cache-from` per name merges several.
- */
-function firstNameOnly(t: CacheTransport, first: string): CacheTransport {
-  const readRef: CacheTransport['readRef'] = (name, o) => (name === first ? t.readRef(name, o) : Promise.resolve(undefined))
-  return Object.assign(Object.create(t) as CacheTransport, { readRef })
 }
 
 function s3Config(s: S3Spec) {
