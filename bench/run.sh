@@ -184,7 +184,9 @@ cairn_cmd() { # cairn_cmd WORKLOAD [extra args]; CAIRN_TIME=file wraps it in /us
   local w=$1 pre=()
   shift
   [[ -n ${CAIRN_TIME:-} ]] && pre=(/usr/bin/time -v -o "$CAIRN_TIME")
-  "${pre[@]}" node "${CAIRN_NODE_OPTS[@]}" "$REPO/bin/cairn.js" build --root "$CAIRN_ROOT" --progress plain \
+  # bin/cairn, the installed command (it keeps NODE_EXTRA_CA_CERTS out of node's startup); node flags go through CAIRN_NODE_OPTIONS
+  [[ ${#CAIRN_NODE_OPTS[@]} -gt 0 ]] && pre+=(env "CAIRN_NODE_OPTIONS=${CAIRN_NODE_OPTS[*]}")
+  "${pre[@]}" "$REPO/bin/cairn" build --root "$CAIRN_ROOT" --progress plain \
     -t "bench/$w" "${CAIRN_ARGS[@]}" "$@" "$WL/$w"
 }
 bk_cmd() { dk build --progress plain --network host -t "bench/$1" "${BK_ARGS[@]}" "$WL/$1"; }

@@ -31,7 +31,7 @@ if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
-// Integration tests run the real CLI (bin/cairn.js over dist/): build it first so it is never stale.
+// Integration tests run the real CLI (bin/cairn over dist/): build it first so it is never stale.
 if (files.some((f) => f.endsWith('.itest.ts'))) {
   const tsc = spawnSync(process.execPath, ['scripts/bundle.mjs'], { stdio: 'inherit' })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)

@@ -17,9 +17,9 @@ fi
 export CAIRN_ROOT=${CAIRN_ROOT:-$PWD/.cairn}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}   # a reproducible base image, identical in every --root
 cp "$(readlink -f "$(command -v busybox)")" examples/hello/base/busybox
-node bin/cairn.js build -t cairn-example/base examples/hello/base
+bin/cairn build -t cairn-example/base examples/hello/base
 # The local cache (an OCI layout directory): a second run, even with a fresh --root, gets every step from it.
-node bin/cairn.js build -t cairn-example/app -o type=oci,dest=.cairn-example-app.tar \
+bin/cairn build -t cairn-example/app -o type=oci,dest=.cairn-example-app.tar \
   --cache-from type=local,src=.cairn-example-cache --cache-to type=local,dest=.cairn-example-cache,mode=max \
   --metadata-file .cairn-example-metadata.json examples/hello/app
 echo

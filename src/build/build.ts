@@ -12,12 +12,13 @@ import type { OutputSpec } from '../export/output-spec.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
 import { createCacheMountStore } from '../ops/cache-mounts/store.ts'
 import { createImageResolver } from '../ops/image-resolver.ts'
+import { HttpSourceOp } from '../ops/http-source.ts'
 import { createLocalCache } from '../ops/local-cache.ts'
 import type { BuildEvent } from '../progress/events.ts'
 import { Solver } from '../solver/solver.ts'
 import type { Vertex } from '../solver/types.ts'
 import type { CacheExportSpec, CacheImportSpec } from '../cache/spec/types.ts'
-import { exportCaches, exportSteps, importCaches, type TransportFactory } from './cache.ts'
+import { exportCaches, exportSteps, importCaches, Prepacker, type TransportFactory } from './cache.ts'
 import { makeChecksum } from './checksum.ts'
 import { MissExplainer, type StepMemory } from './explain.ts'
 import { exportImage } from './outputs.ts'
@@ -74,6 +75,13 @@ export interface StepRecord {
 export interface BuildResult {
   metadata: Record<string, unknown>
   steps: StepRecord[]
+  /** What the result depended on beyond the context and the Dockerfile (for the no-op memo). */
+  inputs: {
+    /** False when the build read anything from the network (a registry base image, an ADD of a URL) or a layout. */
+    local: boolean
+    /** Base images resolved from cairn's image store: name → manifest digest. */
+    images: Record<string, string>
+  }
 }
 
 /**
@@ -109,7 +117,17 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const patterns = await loadIgnorePatterns(contextDir, dockerfilePath)
   const checksum = makeChecksum(state)
   const context = createContextRef(contextDir, patterns, checksum.context)
-  const resolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts, ...(d.registry ? { registry: d.registry } : {}) })
+  const inputs: BuildResult['inputs'] = { local: true, images: {} }
+  const storeResolver = createImageResolver({ store: state.images, namedContexts: o.namedContexts, ...(d.registry ? { registry: d.registry } : {}) })
+  const resolver: typeof storeResolver = {
+    async resolve(ref, platform, sig) {
+      const img = await storeResolver.resolve(ref, platform, sig)
+      // an image with its own blob source came from a registry or a layout, not from the store
+      if (img.blobSource || o.namedContexts.size > 0) inputs.local = false
+      else inputs.images[img.ref] = img.digest
+      return img
+    },
+  }
   const conv = await convertDockerfile({
     file, parsed, buildArgs: o.buildArgs, ...(o.target !== undefined ? { target: o.target } : {}), platform: o.platform, context, resolver,
     layers: state.layers, executor: d.executor, workDir: state.workDir, checksum: checksum.ref, labels: o.labels, signal,
@@ -126,75 +144,99 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const reasons = new Map<string, string>()
   const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
   const cache = createLocalCache(state.cacheDir, state.layers, imported)
-  const solver = new Solver<BuildRef>({
-    cache,
-    noCache: o.noCache,
-    materialize: async (ref, sig) => {
-      if (ref.kind === 'layers') for (const id of ref.layers) await state.layers.ensureSnapshot(id, sig)
-      return ref
-    },
-    emit: (ev) => {
-      // a later event for the same step wins (a cached result that had to be recomputed)
-      if (ev.type === 'vertex.miss' && ev.record) {
-        const reason = explainer.explain(ev.id, { name: ev.name, ...(ev.record.description !== undefined ? { description: ev.record.description } : {}), deps: ev.record.deps, inputs: ev.inputs ?? [] })
-        reasons.set(ev.id, reason)
+  const prepack = new Prepacker(o.cacheTo, state.layers)
+  // with a mode=max --cache-to, each new layer is packed as soon as its step is done, while later steps run
+  try {
+    const solver = new Solver<BuildRef>({
+      cache,
+      noCache: o.noCache,
+      materialize: async (ref, sig) => {
+        if (ref.kind === 'layers') for (const id of ref.layers) await state.layers.ensureSnapshot(id, sig)
+        return ref
+      },
+      emit: (ev) => {
+        // a later event for the same step wins (a cached result that had to be recomputed)
+        if (ev.type === 'vertex.miss' && ev.record) {
+          const reason = explainer.explain(ev.id, { name: ev.name, ...(ev.record.description !== undefined ? { description: ev.record.description } : {}), deps: ev.record.deps, inputs: ev.inputs ?? [] })
+          reasons.set(ev.id, reason)
+          d.emit(ev)
+          d.emit({ type: 'vertex.explain', id: ev.id, name: ev.name, reason, at: ev.at })
+          return
+        }
+        if (ev.type === 'vertex.done') {
+          const reason = ev.cached ? undefined : reasons.get(ev.id)
+          stepsById.set(ev.id, { name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), ...(reason ? { reason } : {}), durationMs: ev.durationMs })
+        }
         d.emit(ev)
-        d.emit({ type: 'vertex.explain', id: ev.id, name: ev.name, reason, at: ev.at })
-        return
-      }
-      if (ev.type === 'vertex.done') {
-        const reason = ev.cached ? undefined : reasons.get(ev.id)
-        stepsById.set(ev.id, { name: ev.name, cached: ev.cached, ...(ev.source ? { source: ev.source } : {}), ...(reason ? { reason } : {}), durationMs: ev.durationMs })
-      }
-      d.emit(ev)
-    },
-  })
-  const finalRef = conv.target ? await solver.build(conv.target, signal) : undefined
-  await checksum.flush()
-  const layerIds = finalRef?.kind === 'layers' ? finalRef.layers : []
-  if (d.leakGuard?.active) await guardExports(d.leakGuard, solver, layerIds, o.cacheTo, state, signal)
+      },
+      onResult: (_v, ref) => {
+        if (ref.kind === 'layers') prepack.add(ref.layers)
+      },
+    })
+    const finalRef = conv.target ? await solver.build(conv.target, signal) : undefined
+    await checksum.flush()
+    const layerIds = finalRef?.kind === 'layers' ? finalRef.layers : []
+    if (d.leakGuard?.active) await guardExports(d.leakGuard, solver, layerIds, o.cacheTo, state, signal)
 
-  const metadata: Record<string, unknown> = {}
-  const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
-  if (imageOutputs.length > 0) {
-    const refOf = async (v: Vertex<BuildRef> | undefined): Promise<readonly string[] | undefined> => {
-      if (!v) return []
-      const r = (await solver.solve(v, signal)).ref
-      return r === undefined ? undefined : r.kind === 'layers' ? r.layers : []
-    }
-    const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
-    const wantsInline = o.cacheTo.some((c) => c.type === 'inline')
-    const inline = wantsInline && conv.target ? { steps: await exportSteps(solver), finals: [conv.target.id] } : undefined
-    for (const out of imageOutputs) {
-      const id = `export:${out.type}`
-      const start = Date.now()
-      const name = out.type === 'local' ? `exporting to directory ${out.dest}` : out.type === 'image' ? 'exporting to image' : `exporting to ${out.type} image format ${out.dest}`
-      d.emit({ type: 'export.start', id, name, at: start })
-      try {
-        if (out.type === 'local') await exportRootfs(state, img.layerIds, resolve(out.dest), signal)
-        else Object.assign(metadata, await exportImage(out, img.layerIds, img.config, o.tags, { state, signal, ...(d.registry ? { registry: d.registry } : {}), ...(inline ? { inline } : {}) }))
-      } catch (err) {
-        d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now(), error: (err as Error).message })
-        throw err
+    const metadata: Record<string, unknown> = {}
+    const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
+    if (imageOutputs.length > 0) {
+      const refOf = async (v: Vertex<BuildRef> | undefined): Promise<readonly string[] | undefined> => {
+        if (!v) return []
+        const r = (await solver.solve(v, signal)).ref
+        return r === undefined ? undefined : r.kind === 'layers' ? r.layers : []
       }
-      d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now() })
+      const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
+      const wantsInline = o.cacheTo.some((c) => c.type === 'inline')
+      const inline = wantsInline && conv.target ? { steps: await exportSteps(solver), finals: [conv.target.id] } : undefined
+      for (const out of imageOutputs) {
+        const id = `export:${out.type}`
+        const start = Date.now()
+        const name = out.type === 'local' ? `exporting to directory ${out.dest}` : out.type === 'image' ? 'exporting to image' : `exporting to ${out.type} image format ${out.dest}`
+        d.emit({ type: 'export.start', id, name, at: start })
+        try {
+          if (out.type === 'local') await exportRootfs(state, img.layerIds, resolve(out.dest), signal)
+          else Object.assign(metadata, await exportImage(out, img.layerIds, img.config, o.tags, { state, signal, ...(d.registry ? { registry: d.registry } : {}), ...(inline ? { inline } : {}) }))
+        } catch (err) {
+          d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now(), error: (err as Error).message })
+          throw err
+        }
+        d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now() })
+      }
     }
+    if (o.cacheTo.length > 0) {
+      const exportable = await exportSteps(solver)
+      const results = await exportCaches(o.cacheTo, exportable, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal)
+      metadata['cairn.cache.exports'] = results
+    }
+    const memory: [string, StepMemory][] = []
+    for (const { vertex, solved } of await solver.solvedSteps()) {
+      if (!solved.record || vertex.internal) continue
+      const r = solved.record
+      memory.push([vertex.id, { name: vertex.name, ...(r.description !== undefined ? { description: r.description } : {}), deps: r.deps, inputs: vertex.inputs.map((i) => i.name) }])
+    }
+    await explainer.save(memory)
+    const steps = [...stepsById.values()]
+    metadata['cairn.steps'] = steps
+    if (conv.target && readsUrls(conv.target)) inputs.local = false
+    return { metadata, steps, inputs }
+  } finally {
+    prepack.stop()
   }
-  if (o.cacheTo.length > 0) {
-    const exportable = await exportSteps(solver)
-    const results = await exportCaches(o.cacheTo, exportable, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal)
-    metadata['cairn.cache.exports'] = results
+}
+
+/** Whether the graph fetches anything by URL (ADD https://…), which a later build must fetch again. */
+function readsUrls(target: Vertex<BuildRef>): boolean {
+  const seen = new Set<Vertex<BuildRef>>()
+  const stack = [target]
+  while (stack.length > 0) {
+    const v = stack.pop() as Vertex<BuildRef>
+    if (seen.has(v)) continue
+    seen.add(v)
+    if (v.op instanceof HttpSourceOp) return true
+    stack.push(...v.inputs)
   }
-  const memory: [string, StepMemory][] = []
-  for (const { vertex, solved } of await solver.solvedSteps()) {
-    if (!solved.record || vertex.internal) continue
-    const r = solved.record
-    memory.push([vertex.id, { name: vertex.name, ...(r.description !== undefined ? { description: r.description } : {}), deps: r.deps, inputs: vertex.inputs.map((i) => i.name) }])
-  }
-  await explainer.save(memory)
-  const steps = [...stepsById.values()]
-  metadata['cairn.steps'] = steps
-  return { metadata, steps }
+  return false
 }
 
 /** Scans, before anything is exported, every layer the outputs and cache exports will carry. */

@@ -8,6 +8,7 @@ import { CairnError } from '../core/errors.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
 import type { BuildEvent } from '../progress/events.ts'
 import type { Solver } from '../solver/solver.ts'
+import type { Compression } from '../layer/media-type.ts'
 import type { State } from './state.ts'
 
 /** Makes the transport of a cache spec (the composition root decides which backends exist). */
@@ -162,4 +163,52 @@ export async function exportCaches(
     }
   }
   return results
+}
+
+/**
+ * Packs and compresses the layers a mode=max cache export will need while the build goes on: each
+ * new layer as soon as its step is done, one at a time, on the core the running step leaves idle.
+ * The export then finds the blobs made (LayerStore.ensureBlob is shared by key and reuses finished
+ * blobs). A failed prepack costs nothing but the attempt: the export packs that layer again itself.
+ */
+export class Prepacker {
+  readonly #layers: State['layers']
+  readonly #plan: { compression: Compression; level?: number; force: boolean } | undefined
+  readonly #ac = new AbortController()
+  readonly #seen = new Set<string>()
+  #chain: Promise<void> = Promise.resolve()
+
+  constructor(cacheTo: readonly CacheExportSpec[], layers: State['layers']) {
+    this.#layers = layers
+    const spec = cacheTo.find((c) => c.type !== 'inline' && c.mode === 'max')
+    if (spec && spec.type !== 'inline') {
+      this.#plan = {
+        compression: 'compression' in spec ? spec.compression : 'gzip',
+        ...('compressionLevel' in spec && spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}),
+        force: 'forceCompression' in spec ? spec.forceCompression : false,
+      }
+    }
+  }
+
+  /** Queues the layers not queued before. */
+  add(ids: readonly string[]): void {
+    const plan = this.#plan
+    if (!plan || process.env.CAIRN_NO_PREPACK) return
+    for (const id of ids) {
+      if (this.#seen.has(id)) continue
+      this.#seen.add(id)
+      this.#chain = this.#chain.then(async () => {
+        if (this.#ac.signal.aborted) return
+        // the exporter's own options, so that its ensureBlob call finds this one
+        await this.#layers
+          .ensureBlob(id, plan.compression, this.#ac.signal, { force: plan.force, lazy: true, ...(plan.level !== undefined ? { level: plan.level } : {}) })
+          .then(() => undefined, () => undefined)
+      })
+    }
+  }
+
+  /** Stops what is still queued (the build is over: exported, or failed). */
+  stop(): void {
+    this.#ac.abort()
+  }
 }

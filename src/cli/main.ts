@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { build } from '../build/build.ts'
 import { openState } from '../build/state.ts'
 import { CairnError, InvalidArgumentError } from '../core/errors.ts'
@@ -18,6 +18,11 @@ import { createRedactingReporter } from '../progress/redacting-reporter.ts'
 import { reportingCredentials, reportingFetch } from '../secrets/credentials.ts'
 import { createRedactor, type Redactor, redactDeep } from '../secrets/redact.ts'
 import { setupSecrets } from '../secrets/setup.ts'
+import { parseSecretFlag } from '../secrets/store.ts'
+import { adoptExtraCaCerts } from '../core/extra-ca.ts'
+import type { BuildEvent } from '../progress/events.ts'
+import type { BuildResult } from '../build/build.ts'
+import { memoEligible, recordMemo, stateRoot } from './replay.ts'
 
 const USAGE = `Usage: cairn COMMAND
 
@@ -41,8 +46,14 @@ function filterSdkWarnings(): void {
   })
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export interface MainOptions {
+  /** The cairn build (a signature of its bundle); the no-op memo is used only when it is known. */
+  version?: string
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, opts: MainOptions = {}): Promise<number> {
   filterSdkWarnings()
+  adoptExtraCaCerts(env)
   const [cmd, ...rest] = argv
   // every secret value and credential the CLI learns is masked in everything it prints
   const redactor = createRedactor()
@@ -50,7 +61,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     switch (cmd) {
       case 'build':
-        return await runBuild(rest, env, redactor)
+        return await runBuild(rest, env, redactor, opts.version)
       case 'version':
       case '--version':
         process.stdout.write('cairn 0.1.0\n')
@@ -115,7 +126,9 @@ function resolveOutputs(a: BuildArgs): OutputSpec[] {
   return outs
 }
 
-async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redactor): Promise<number> {
+async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redactor, version?: string): Promise<number> {
+  const startedAt = Date.now()
+  const memoEnv = { ...env } // as the memo key saw it, before anything below adds to env
   const a = parseBuildArgs(argv)
   if (a.help) {
     process.stdout.write(BUILD_USAGE)
@@ -148,7 +161,14 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
   const state = openState(root, epoch, { scanner: guard.scannerFor })
   const registry = makeRegistryClient(a, env, redactor)
   reporter = makeReporter(a.progress, a.quiet, redactor)
-  for (const w of early) reporter.emit({ type: 'warning', ...w, at: Date.now() })
+  // what the no-op memo replays: the warnings and export lines of this build
+  const seen: { warnings: { rule: string; message: string }[]; exports: string[] } = { warnings: [], exports: [] }
+  const emit = (ev: BuildEvent) => {
+    if (ev.type === 'warning') seen.warnings.push({ rule: ev.rule, message: redactor.redact(ev.message) })
+    else if (ev.type === 'export.start') seen.exports.push(redactor.redact(ev.name))
+    reporter?.emit(ev)
+  }
+  for (const w of early) emit({ type: 'warning', ...w, at: Date.now() })
   const ac = new AbortController()
   const onSignal = () => ac.abort(new CairnError('ERR_CANCELLED', 'build cancelled'))
   process.once('SIGINT', onSignal)
@@ -176,7 +196,7 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
         executor: createRuncExecutor({ stateDir: state.workDir }),
         transports: createTransportFactory(env, registry),
         registry,
-        emit: (ev) => reporter?.emit(ev),
+        emit,
         signal: ac.signal,
         secrets,
         leakGuard: guard,
@@ -184,13 +204,55 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
     )
     ok = true
     reporter?.close(true)
-    if (a.metadataFile) await writeFile(a.metadataFile, `${JSON.stringify(redactDeep(result.metadata, redactor.redact), null, 2)}\n`)
+    const metadata = redactDeep(result.metadata, redactor.redact)
+    if (a.metadataFile) await writeFile(a.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`)
+    if (version && memoEligible(a) && result.inputs.local) {
+      await rememberNoop(a, memoEnv, version, { startedAt, result, metadata, warnings: seen.warnings, exports: seen.exports, redact: redactor.redact }).catch(() => {})
+    }
     return 0
   } finally {
+    state.layers.snapshotter.flush?.()
     if (!ok) reporter?.close(false)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/** Records what this build depended on, so an unchanged rerun is answered without building (cli/replay.ts). */
+async function rememberNoop(
+  a: BuildArgs,
+  env: NodeJS.ProcessEnv,
+  version: string,
+  b: { startedAt: number; result: BuildResult; metadata: Record<string, unknown>; warnings: { rule: string; message: string }[]; exports: string[]; redact: (s: string) => string },
+): Promise<void> {
+  const root = stateRoot(a, env)
+  const manifest = b.result.metadata['containerimage.digest']
+  if (typeof manifest !== 'string') return
+  const config = b.result.metadata['containerimage.config.digest']
+  if (typeof config !== 'string') return
+  const contextDir = resolve(a.context)
+  const dockerfile = a.file !== undefined ? resolve(a.file) : join(contextDir, 'Dockerfile')
+  const secretFiles = a.secrets.map((s) => parseSecretFlag(s).file).filter((f): f is string => f !== undefined).map((f) => resolve(f))
+  const images: Record<string, string> = { ...b.result.inputs.images }
+  const names = b.result.metadata['image.name']
+  for (const n of typeof names === 'string' ? names.split(',') : []) if (n) images[n] = manifest
+  recordMemo({
+    root,
+    args: a,
+    cwd: process.cwd(),
+    env,
+    version,
+    startedAt: b.startedAt,
+    contextDir,
+    files: [dockerfile, `${dockerfile}.dockerignore`, join(contextDir, '.dockerignore'), join(dirname(dockerfile), '.dockerignore'), ...secretFiles],
+    images,
+    // the image store's layers are tars made on demand from snapshots: only its manifest and config are blobs
+    blobs: [manifest, config],
+    steps: b.result.steps.map((s) => b.redact(s.name)),
+    exports: b.exports,
+    warnings: b.warnings,
+    metadata: b.metadata,
+  })
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.js') || process.argv[1]?.endsWith('/cli/main.ts')

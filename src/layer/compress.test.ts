@@ -8,7 +8,9 @@ import { pipeline } from 'node:stream/promises'
 import { after, before, describe, it } from 'node:test'
 import { CairnError } from '../core/errors.ts'
 import { applyLayer } from './apply.ts'
+import { constants as zlibConstants } from 'node:zlib'
 import { compressStream, decompressStream, detectCompression } from './compress.ts'
+import { blockOptions } from './parallel-gzip.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from './media-type.ts'
 import { assertSameTree, cleanup, concatAll, isRoot, makeTree, run, tempDir } from './test-support.ts'
 import { packLayer } from './write-layer.ts'
@@ -61,6 +63,27 @@ describe('compression', () => {
       const parts = Array.from({ length: 200 }, (_, i) => bigger.subarray(i * 23456, (i + 1) * 23456))
       const b = await concatAll(Readable.from([...parts, bigger.subarray(200 * 23456)]).compose(compressStream('gzip')))
       assert.deepEqual(a, b)
+    } finally {
+      await cleanup(dir)
+    }
+  })
+  it('chooses stored, run-length-only or full deflate per block, and gunzip(1) reads all three', async () => {
+    const base64 = Buffer.from(randomBytes(800_000).toString('base64')).subarray(0, 1 << 20)
+    const code = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `export function f${i}(a, b) { return a + b * ${i % 97} }\n`).join('')).subarray(0, 1 << 20)
+    const random = randomBytes(1 << 20)
+    assert.deepEqual(blockOptions(random, 6), { level: 0 })
+    assert.deepEqual(blockOptions(base64, 6), { level: 6, strategy: zlibConstants.Z_RLE })
+    assert.deepEqual(blockOptions(code, 6), { level: 6 })
+    const all = Buffer.concat([base64, code, random])
+    const z = await concatAll(Readable.from([all]).compose(compressStream('gzip')))
+    // run-length-only loses nothing on base64: about 6 bits per character, as full deflate gets
+    const z64 = await concatAll(Readable.from([base64]).compose(compressStream('gzip')))
+    assert.ok(z64.length < base64.length * 0.76, `${z64.length}`)
+    const dir = await tempDir('cz3')
+    try {
+      await writeFile(join(dir, 'all.gz'), z)
+      const { stdout } = await run('sh', ['-c', `gzip -dc ${join(dir, 'all.gz')} | sha256sum`])
+      assert.equal(`sha256:${stdout.split(' ')[0]}`, hex(all))
     } finally {
       await cleanup(dir)
     }

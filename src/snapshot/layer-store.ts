@@ -149,13 +149,20 @@ export class LayerStore {
           const decompress = decompressStream()
           const applied = applyLayer(decompress, this.#o.snapshotter.diffDir(id), { mode: 'overlay', signal })
           await Promise.all([pipeline(stream, decompress, { signal }), applied])
-          const { diffID } = await applied
+          const { diffID, size } = await applied
           if (rec.diffID && diffID !== rec.diffID) {
             throw new FailedPreconditionError(`layer ${blob.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, {
               code: 'ERR_LAYER_CORRUPT',
             })
           }
           await this.#o.snapshotter.commit(id)
+          // the tar's size comes with extracting it: the uncompressed descriptor needs no repacking
+          if (rec.tarSize === undefined || !rec.diffID) {
+            const fresh = await this.must(id)
+            fresh.diffID = diffID
+            fresh.tarSize = size
+            await this.put(fresh)
+          }
           return
         } catch (err) {
           lastErr = err

@@ -1,15 +1,48 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Mount, Snapshotter } from './snapshotter.ts'
+
+/** This boot of the kernel: data written in it is in the page cache, whatever writeback has done. */
+const BOOT_ID = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    return 'unknown-boot'
+  }
+})()
 
 /**
  * Overlayfs snapshots under `<root>/<id>/`: `fs/` is the diff (the upper dir while active),
  * `work/` overlay's work dir, `committed` a marker written last. Parents are given
  * bottom-to-top. Overlay lowerdir options use paths relative to `root` (Mount.cwd) so a chain of
  * a hundred layers still fits the mount option page.
+ *
+ * Durability. Active snapshots are mounted `volatile`: unmounting a plain overlay syncs the whole
+ * upper filesystem (0.26 s after W1's RUN of 50 MB and 5,000 files, a quarter of the step), which a
+ * build does not need. Instead the `committed` marker names the boot and time of the commit, and
+ * after a build `flush()` starts a detached `sync -f` that, once done, appends "<boot> <time it
+ * started>" to `<root>/synced`. A snapshot is trusted if it was committed in this boot (the page
+ * cache holds it) or before a completed sync of its boot; one from a boot that ended (crashed)
+ * before its data was synced counts as missing: re-extracted from a blob, or its step reruns.
  */
 export function createOverlaySnapshotter(root: string): Snapshotter {
+  let committedHere = false
+  let synced: Promise<Map<string, number>> | undefined
+  const syncedUpTo = (): Promise<Map<string, number>> =>
+    (synced ??= readFile(join(root, 'synced'), 'utf8').then(
+      (text) => {
+        const m = new Map<string, number>()
+        for (const line of text.split('\n')) {
+          const [boot, at] = line.split(' ')
+          if (boot && at && /^\d+$/.test(at)) m.set(boot, Math.max(m.get(boot) ?? 0, Number(at)))
+        }
+        return m
+      },
+      () => new Map<string, number>(),
+    ))
   const emptyDir = join(root, 'empty')
   const ready = Promise.all([mkdir(emptyDir, { recursive: true }), mkdir(join(root, 'tmp'), { recursive: true })])
   const lowerOpt = (parents: readonly string[]): string => {
@@ -29,7 +62,7 @@ export function createOverlaySnapshotter(root: string): Snapshotter {
           type: 'overlay',
           source: 'overlay',
           cwd: root,
-          options: [lowerOpt(parents), `upperdir=${id}/fs`, `workdir=${id}/work`, 'index=off', 'redirect_dir=off', 'metacopy=off'],
+          options: [lowerOpt(parents), `upperdir=${id}/fs`, `workdir=${id}/work`, 'index=off', 'redirect_dir=off', 'metacopy=off', 'volatile'],
         },
       ]
       return { id, mounts }
@@ -44,7 +77,8 @@ export function createOverlaySnapshotter(root: string): Snapshotter {
     },
     async commit(id) {
       await rm(join(root, id, 'work'), { recursive: true, force: true })
-      await writeFile(join(root, id, 'committed'), '')
+      await writeFile(join(root, id, 'committed'), `${BOOT_ID} ${Date.now()}\n`)
+      committedHere = true
     },
     async remove(id) {
       // Rename first so a half-deleted snapshot is never mistaken for a live one.
@@ -53,10 +87,20 @@ export function createOverlaySnapshotter(root: string): Snapshotter {
       await rm(trash, { recursive: true, force: true })
     },
     async exists(id) {
-      return access(join(root, id, 'committed')).then(
-        () => true,
-        () => false,
-      )
+      const marker = await readFile(join(root, id, 'committed'), 'utf8').catch(() => undefined)
+      if (marker === undefined) return false
+      const [boot, at] = marker.trim().split(' ')
+      // an empty marker predates volatile mounts: its unmount synced it
+      if (!boot || boot === BOOT_ID) return true
+      return ((await syncedUpTo()).get(boot) ?? -1) >= Number(at)
+    },
+    flush() {
+      if (!committedHere) return
+      committedHere = false
+      const script = 'sync -f "$1" && printf "%s %s\\n" "$2" "$3" >> "$1/synced" && sync "$1/synced"'
+      const child = spawn('sh', ['-c', script, 'sh', root, BOOT_ID, String(Date.now())], { detached: true, stdio: 'ignore' })
+      child.on('error', () => {})
+      child.unref()
     },
     async create(id) {
       await ready

@@ -27,4 +27,6 @@ export interface Snapshotter {
   diffDir(id: string): string
   /** Creates an empty snapshot to be filled by extracting a layer into `diffDir(id)`; commit after. */
   create(id: string): Promise<void>
+  /** Makes what was committed durable, in the background (the process may exit before it is done). */
+  flush?(): void
 }

@@ -11,6 +11,8 @@ export interface SolverOptions<R> {
   /** Vertex ids whose lookups are skipped (`--no-cache-filter`). */
   noCacheFor?: ReadonlySet<string>
   emit(ev: SolveEvent): void
+  /** Called with each result an op produced (not with cache hits), as soon as it exists. */
+  onResult?(v: Vertex<R>, ref: R): void
   /** At most this many ops execute at once. */
   parallelism?: number
 }
@@ -212,6 +214,7 @@ export class Solver<R> {
         log: (stream, data) => this.#opts.emit({ type: 'vertex.log', id: v.id, name: v.name, stream, data, at: Date.now() }),
       })
       if (!v.internal) this.#opts.emit({ type: 'vertex.done', id: v.id, name: v.name, cached: false, durationMs: Date.now() - start, at: Date.now() })
+      this.#opts.onResult?.(v, ref)
       return ref
     } catch (err) {
       if (!v.internal) {

@@ -39,10 +39,10 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
   })
 }
 
-/** Runs the real CLI (bin/cairn.js over dist/) with a given --root. */
+/** Runs the real CLI (bin/cairn over dist/) with a given --root. */
 export function cairn(root: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const [cmd, ...rest] = args
-  return run(process.execPath, [join(REPO, 'bin', 'cairn.js'), cmd as string, '--root', root, ...rest], { env: { ...process.env, CAIRN_ROOT: '', ...env } })
+  return run(join(REPO, 'bin', 'cairn'), [cmd as string, '--root', root, ...rest], { env: { ...process.env, CAIRN_ROOT: '', ...env } })
 }
 
 export async function tempDir(prefix: string): Promise<string> {

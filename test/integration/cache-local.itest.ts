@@ -163,7 +163,7 @@ describe('cache export/import with type=local', { skip }, () => {
     // change a file so the next export has new blobs, and kill it while it writes them
     await writeFile(join(e.ctx, 'src/c.txt'), 'c\n')
     try {
-      const child = (await import('node:child_process')).spawn(process.execPath, [join(import.meta.dirname, '../../bin/cairn.js'), 'build', '--root', root, '-q', '--cache-to', `type=local,dest=${dest},mode=max,compression=zstd,force-compression=true`, e.ctx])
+      const child = (await import('node:child_process')).spawn(join(import.meta.dirname, '../../bin/cairn'), ['build', '--root', root, '-q', '--cache-to', `type=local,dest=${dest},mode=max,compression=zstd,force-compression=true`, e.ctx])
       await new Promise((r) => setTimeout(r, 300))
       child.kill('SIGKILL')
       await new Promise((r) => child.on('close', r))
