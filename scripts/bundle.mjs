@@ -8,7 +8,7 @@ import { build } from 'esbuild'
 rmSync('dist/bundle', { recursive: true, force: true }) // no stale chunks of earlier builds
 
 await build({
-  entryPoints: { cairn: 'src/cli/main.ts' },
+  entryPoints: { cairn: 'src/cli/main.ts', 'pack-worker': 'src/layer/pack-worker.ts' },
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
   // Code splitting keeps what is imported dynamically (the cloud backends and their SDKs) out of the

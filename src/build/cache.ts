@@ -167,7 +167,8 @@ export async function exportCaches(
 
 /**
  * Packs and compresses the layers a mode=max cache export will need while the build goes on: each
- * new layer as soon as its step is done, one at a time, on the core the running step leaves idle.
+ * new layer as soon as its step is done, one at a time, on a worker thread when the layer store has
+ * one (so on the core the running step leaves idle, not on the main thread the steps need).
  * The export then finds the blobs made (LayerStore.ensureBlob is shared by key and reuses finished
  * blobs). A failed prepack costs nothing but the attempt: the export packs that layer again itself.
  */
@@ -201,7 +202,7 @@ export class Prepacker {
         if (this.#ac.signal.aborted) return
         // the exporter's own options, so that its ensureBlob call finds this one
         await this.#layers
-          .ensureBlob(id, plan.compression, this.#ac.signal, { force: plan.force, lazy: true, ...(plan.level !== undefined ? { level: plan.level } : {}) })
+          .ensureBlob(id, plan.compression, this.#ac.signal, { force: plan.force, lazy: true, offThread: true, ...(plan.level !== undefined ? { level: plan.level } : {}) })
           .then(() => undefined, () => undefined)
       })
     }

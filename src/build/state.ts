@@ -5,6 +5,7 @@ import { ImageStore } from '../export/image-store.ts'
 import { createOverlaySnapshotter } from '../snapshot/overlay-snapshotter.ts'
 import { LayerStore } from '../snapshot/layer-store.ts'
 import type { LayerScannerFactory } from '../secrets/leak-guard.ts'
+import type { PackThread } from '../layer/pack-thread.ts'
 
 /** Everything cairn keeps under `--root`. */
 export interface State {
@@ -25,7 +26,7 @@ export interface State {
  *   images/index.json        cairn's image store
  *   work/                    mount points, runc bundles and state
  */
-export function openState(root: string, epoch?: number, o: { scanner?: LayerScannerFactory } = {}): State {
+export function openState(root: string, epoch?: number, o: { scanner?: LayerScannerFactory; packThread?: PackThread } = {}): State {
   const blobs = createLocalBlobStore(join(root, 'content'))
   const snapshotter = createOverlaySnapshotter(join(root, 'snapshots'))
   const layers = new LayerStore({
@@ -36,6 +37,7 @@ export function openState(root: string, epoch?: number, o: { scanner?: LayerScan
     ...(epoch !== undefined ? { epoch } : {}),
     // the secret leak guard: scans every layer this build packs or transcodes
     ...(o.scanner ? { scanner: o.scanner } : {}),
+    ...(o.packThread ? { packThread: o.packThread } : {}),
   })
   return { root, blobs, layers, images: new ImageStore(join(root, 'images'), blobs), cacheDir: join(root, 'cache'), workDir: join(root, 'work') }
 }

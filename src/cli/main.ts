@@ -13,6 +13,7 @@ import { createTtyReporter } from '../progress/tty-reporter.ts'
 import { parseCacheSpecs } from '../cache/spec/parse.ts'
 import { BUILD_USAGE, type BuildArgs, parseBuildArgs, parseKeyValues } from './args.ts'
 import { createTransportFactory } from './transports.ts'
+import { createPackThread } from '../layer/pack-thread.ts'
 import { createDockerConfigCredentials, createRegistryClient, type RegistryClient } from '../registry/index.ts'
 import { createRedactingReporter } from '../progress/redacting-reporter.ts'
 import { reportingCredentials, reportingFetch } from '../secrets/credentials.ts'
@@ -128,7 +129,7 @@ function resolveOutputs(a: BuildArgs): OutputSpec[] {
 
 async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redactor, version?: string): Promise<number> {
   const startedAt = Date.now()
-  const memoEnv = { ...env } // as the memo key saw it, before anything below adds to env
+  const envAtStart = { ...env } // as the memo key saw it, before anything below adds to env
   const a = parseBuildArgs(argv)
   if (a.help) {
     process.stdout.write(BUILD_USAGE)
@@ -158,7 +159,9 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
   const root = resolve(a.root ?? env.CAIRN_ROOT ?? '/var/lib/cairn')
   const epochRaw = env.SOURCE_DATE_EPOCH
   const epoch = epochRaw !== undefined && /^\d+$/.test(epochRaw) ? Number(epochRaw) : undefined
-  const state = openState(root, epoch, { scanner: guard.scannerFor })
+  // a mode=max cache export packs layers during the build, on a worker thread (started on first use)
+  const packThread = cacheTo.some((c) => c.type !== 'inline' && c.mode === 'max') ? createPackThread() : undefined
+  const state = openState(root, epoch, { scanner: guard.scannerFor, ...(packThread ? { packThread } : {}) })
   const registry = makeRegistryClient(a, env, redactor)
   reporter = makeReporter(a.progress, a.quiet, redactor)
   // what the no-op memo replays: the warnings and export lines of this build
@@ -207,7 +210,7 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
     const metadata = redactDeep(result.metadata, redactor.redact)
     if (a.metadataFile) await writeFile(a.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`)
     if (version && memoEligible(a) && result.inputs.local) {
-      await rememberNoop(a, memoEnv, version, { startedAt, result, metadata, warnings: seen.warnings, exports: seen.exports, redact: redactor.redact }).catch(() => {})
+      await rememberNoop(a, envAtStart, version, { startedAt, result, metadata, warnings: seen.warnings, exports: seen.exports, redact: redactor.redact }).catch(() => {})
     }
     return 0
   } finally {

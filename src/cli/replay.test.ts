@@ -118,7 +118,13 @@ describe('no-op memo: record and validate', () => {
     assert.equal(validMemo(f.root, other('--build-arg', 'A=1'), join(f.root, '..'), f.env, 'v1'), undefined, 'other flags')
     assert.ok(validMemo(f.root, other('--metadata-file', '/elsewhere.json'), join(f.root, '..'), f.env, 'v1'), 'where the metadata goes does not count')
     assert.equal(validMemo(f.root, f.args, join(f.root, '..'), { ...f.env, SOURCE_DATE_EPOCH: '1' }, 'v1'), undefined, 'other environment')
-    assert.equal(validMemo(f.root, f.args, join(f.root, '..'), { ...f.env, NODE_EXTRA_CA_CERTS: '/x.pem', _: '/usr/bin/env' }, 'v1')?.format, rec.format, 'TLS trust and $_ do not count')
+    assert.equal(validMemo(f.root, f.args, join(f.root, '..'), { ...f.env, NODE_EXTRA_CA_CERTS: '/x.pem', GITHUB_RUN_ID: '7', TOKEN: 's3cret' }, 'v1')?.format, rec.format, 'variables a build does not read do not count')
+    assert.equal(validMemo(f.root, f.args, join(f.root, '..'), { ...f.env, BUILDKIT_MULTI_PLATFORM: '1' }, 'v1'), undefined)
+    // --build-arg NAME takes its value from the environment
+    const fromEnv = other('--build-arg', 'VERSION')
+    recordMemo(f.input({ args: fromEnv, env: { ...f.env, VERSION: '1' } }))
+    assert.ok(validMemo(f.root, fromEnv, join(f.root, '..'), { ...f.env, VERSION: '1' }, 'v1'))
+    assert.equal(validMemo(f.root, fromEnv, join(f.root, '..'), { ...f.env, VERSION: '2' }, 'v1'), undefined)
   })
   it('a changed Dockerfile, ignore file or context file invalidates it', () => {
     recordMemo(f.input())

@@ -8,8 +8,8 @@
  *
  * A record is written only for builds that touch nothing outside this machine and write nothing but
  * cairn's image store (no --cache-to/--cache-from, --push, file outputs, --no-cache, named contexts,
- * registry base images or ADD of URLs), and it is keyed by the exact argv, working directory and
- * environment. Its dependencies are:
+ * registry base images or ADD of URLs), and it is keyed by the flags, working directory and the
+ * environment variables a build reads. Its dependencies are:
  * - every entry of the context directory, by lstat (type, mode, owner, size, mtime, ctime, inode);
  *   a write, chmod, chown, rename, create or delete changes a ctime (of the file or its directory);
  * - the Dockerfile, the ignore files and the secret files, by the same stat signature;
@@ -68,21 +68,28 @@ export function stateRoot(a: BuildArgs, env: NodeJS.ProcessEnv): string {
   return resolve(a.root ?? (env.CAIRN_ROOT || '/var/lib/cairn'))
 }
 
-/** Variables that cannot change a memoisable build: the shell's own, and TLS trust (such builds open no connection). */
-const IGNORED_ENV = new Set(['_', 'OLDPWD', 'PWD', 'SHLVL', 'NODE_EXTRA_CA_CERTS', 'CAIRN_EXTRA_CA_CERTS'])
+/**
+ * The environment a memoisable build reads: SOURCE_DATE_EPOCH, BuildKit's build-time variables,
+ * the state root, and the variables `--build-arg NAME` (no value) takes its value from. Nothing
+ * else can change its result, and leaving the rest out keeps a CI job's per-run variables from
+ * defeating the memo (and secrets from reaching its key).
+ */
+export function memoEnv(a: BuildArgs, env: NodeJS.ProcessEnv): [string, string][] {
+  const named = new Set(a.buildArgs.filter((b) => !b.includes('=')))
+  return Object.keys(env)
+    .filter((k) => k === 'SOURCE_DATE_EPOCH' || k === 'CAIRN_ROOT' || k.startsWith('BUILDKIT_') || named.has(k))
+    .sort()
+    .map((k) => [k, env[k] ?? ''])
+}
 
 /**
  * The memo file of one invocation: its flags (all but --metadata-file, which says where the result is
- * described, not what is built), working directory and environment, exactly.
+ * described, not what is built), working directory and the environment it reads (memoEnv).
  */
 export function memoPath(root: string, a: BuildArgs, cwd: string, env: NodeJS.ProcessEnv): string {
   const h = createHash('sha256')
   const { metadataFile: _, ...flags } = a
-  h.update(`${MEMO_FORMAT}\0${cwd}\0${JSON.stringify(flags)}\0`)
-  for (const k of Object.keys(env).sort()) {
-    if (IGNORED_ENV.has(k)) continue
-    h.update(`${k}=${env[k]}\0`)
-  }
+  h.update(`${MEMO_FORMAT}\0${cwd}\0${JSON.stringify(flags)}\0${JSON.stringify(memoEnv(a, env))}`)
   return join(root, 'memo', 'noop', `${h.digest('hex').slice(0, 32)}.json`)
 }
 

@@ -43,5 +43,9 @@ export type BlobStore = BlobProvider &
   BlobIngester & {
     /** Path of a committed blob on disk (local stores only), for zero-copy reads. */
     path(d: Digest): string
+    /** A fresh path for a blob written by someone else (another thread), published with adopt(). */
+    ingestPath?(): Promise<string>
+    /** Publishes a file written at an ingestPath(), whose digest and size its writer computed while writing it. */
+    adopt?(tmp: string, info: BlobInfo): Promise<BlobInfo>
     delete(d: Digest): Promise<void>
   }

@@ -52,6 +52,19 @@ export function createLocalBlobStore(root: string): BlobStore {
     async delete(d: Digest): Promise<void> {
       await rm(blobPath(d), { force: true })
     },
+    async ingestPath(): Promise<string> {
+      await ensureDirs()
+      return join(root, 'ingest', `${Date.now()}-${randomBytes(6).toString('hex')}`)
+    },
+    async adopt(tmp: string, info: BlobInfo): Promise<BlobInfo> {
+      const st = await stat(tmp)
+      if (st.size !== info.size) {
+        await rm(tmp, { force: true })
+        throw new FailedPreconditionError(`content ${info.digest}: size mismatch: expected ${info.size} bytes, got ${st.size}`, { code: 'ERR_CONTENT_SIZE_MISMATCH' })
+      }
+      await rename(tmp, blobPath(info.digest))
+      return info
+    },
   }
 }
 

@@ -46,6 +46,8 @@ export interface ApplyResult {
 }
 
 const SMALL_FILE = 1024 * 1024
+const UMASK = process.umask()
+const IS_ROOT = process.getuid?.() === 0 && process.getgid?.() === 0
 
 interface DirMeta {
   abs: string
@@ -92,10 +94,19 @@ class Extractor {
         this.#xattrs(abs, h, false)
         this.#dirs.push({ abs, mode: h.mode, mtime: h.mtime })
         return
-      case 'file':
-        if (h.size <= SMALL_FILE) writeFileSync(abs, await readSmall(body, h.size), { flag: 'wx', mode: 0o600 })
-        else await pipeline(body, createWriteStream(abs, { flags: 'wx', mode: 0o600 }))
-        break
+      case 'file': {
+        // created with its final mode when the umask keeps it whole (no chmod needed then)
+        const plainMode = (h.mode & ~0o777) === 0 && (h.mode & ~UMASK) === h.mode
+        const mode = plainMode ? h.mode : 0o600
+        if (h.size <= SMALL_FILE) writeFileSync(abs, await readSmall(body, h.size), { flag: 'wx', mode })
+        else await pipeline(body, createWriteStream(abs, { flags: 'wx', mode }))
+        // a file root just created is root's: chown only for other owners
+        if (!(IS_ROOT && h.uid === 0 && h.gid === 0)) lchownSync(abs, h.uid, h.gid)
+        if (!plainMode || !(IS_ROOT && h.uid === 0 && h.gid === 0)) chmodSync(abs, h.mode) // chown clears setuid/setgid
+        this.#xattrs(abs, h, false)
+        lutimesSync(abs, h.mtime, h.mtime)
+        return
+      }
       case 'symlink':
         symlinkSync(h.linkname, abs)
         lchownSync(abs, h.uid, h.gid)
@@ -120,13 +131,9 @@ class Extractor {
 
   /** Removes whatever is at `rel` unless it is a dir and `keepDir`; returns true if a dir was kept. */
   #clear(rel: string, keepDir: boolean): boolean {
-    let st: Stats
-    try {
-      st = lstatSync(this.#r.abs(rel))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
-      throw err
-    }
+    // no exception for the usual case (nothing there yet): a thrown ENOENT costs more than the lstat
+    const st = lstatSync(this.#r.abs(rel), { throwIfNoEntry: false })
+    if (st === undefined) return false
     if (st.isDirectory() && keepDir) return true
     rmSync(this.#r.abs(rel), { recursive: st.isDirectory(), force: true })
     this.#r.forget(rel)

@@ -19,19 +19,21 @@ const OUT_CHUNK = GZIP_BLOCK + 64 * 1024
 
 /** Bits per byte above which a block is treated as incompressible (random data, compressed files). */
 const INCOMPRESSIBLE_ENTROPY = 7.97
+/** The entropy estimate reads four samples of this size; the LZ77 trial compresses one of SAMPLE. */
+const ENTROPY_SAMPLE = 4 * 1024
 const SAMPLE = 16 * 1024
 
 /**
- * Shannon entropy (bits per byte) of four 16 KiB samples spread over the block. Deflate cannot
+ * Shannon entropy (bits per byte) of four 4 KiB samples spread over the block. Deflate cannot
  * shrink data near 8 bits/byte, yet it spends as long on it as on text (~50 MB/s here); such a
  * block is stored (level 0) instead, at memory speed. Pure, so the output stays deterministic.
  */
 export function sampledEntropy(block: Buffer): number {
   const counts = new Uint32Array(256)
   let n = 0
-  const step = Math.max(SAMPLE, Math.floor(block.length / 4))
+  const step = Math.max(ENTROPY_SAMPLE, Math.floor(block.length / 4))
   for (let start = 0; start < block.length; start += step) {
-    const end = Math.min(block.length, start + SAMPLE)
+    const end = Math.min(block.length, start + ENTROPY_SAMPLE)
     for (let i = start; i < end; i++) counts[block[i] as number]++
     n += end - start
   }
@@ -80,6 +82,11 @@ export class ParallelGzip extends Transform {
   #pendingLen = 0
   #sawInput = false
   readonly #inflight: Promise<Buffer>[] = []
+  /**
+   * Block buffers to assemble blocks from several chunks, reused once their block is compressed:
+   * a fresh 1 MiB buffer per block cost more in page faults than the copy itself.
+   */
+  readonly #free: Buffer[] = []
 
   constructor(level: number, parallel = 2) {
     super({ highWaterMark: GZIP_BLOCK })
@@ -87,22 +94,39 @@ export class ParallelGzip extends Transform {
     this.#parallel = Math.max(1, parallel)
   }
 
-  /** Cuts whole blocks off the pending bytes. */
-  #takeBlocks(): Buffer[] {
-    if (this.#pendingLen < GZIP_BLOCK) return []
-    const all = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingLen)
-    const blocks: Buffer[] = []
-    let off = 0
-    for (; all.length - off >= GZIP_BLOCK; off += GZIP_BLOCK) blocks.push(all.subarray(off, off + GZIP_BLOCK))
-    this.#pending = off < all.length ? [all.subarray(off)] : []
-    this.#pendingLen = all.length - off
+  /** Cuts whole blocks off the pending bytes: slices of a chunk that holds a whole block, else copies into a pooled buffer. */
+  #takeBlocks(): { block: Buffer; pooled: boolean }[] {
+    const blocks: { block: Buffer; pooled: boolean }[] = []
+    while (this.#pendingLen >= GZIP_BLOCK) {
+      const first = this.#pending[0] as Buffer
+      if (first.length >= GZIP_BLOCK) {
+        blocks.push({ block: first.subarray(0, GZIP_BLOCK), pooled: false })
+        if (first.length === GZIP_BLOCK) this.#pending.shift()
+        else this.#pending[0] = first.subarray(GZIP_BLOCK)
+      } else {
+        const block = this.#free.pop() ?? Buffer.allocUnsafeSlow(GZIP_BLOCK)
+        let filled = 0
+        while (filled < GZIP_BLOCK) {
+          const c = this.#pending[0] as Buffer
+          const n = Math.min(c.length, GZIP_BLOCK - filled)
+          c.copy(block, filled, 0, n)
+          filled += n
+          if (n === c.length) this.#pending.shift()
+          else this.#pending[0] = c.subarray(n)
+        }
+        blocks.push({ block, pooled: true })
+      }
+      this.#pendingLen -= GZIP_BLOCK
+    }
     return blocks
   }
 
-  async #submit(blocks: Buffer[], limit: number): Promise<void> {
-    for (const b of blocks) {
+  async #submit(blocks: { block: Buffer; pooled: boolean }[], limit: number): Promise<void> {
+    for (const { block: b, pooled } of blocks) {
       // one output chunk per block: zlib's default 16 KiB chunks cost ~1 ms of main-thread callbacks per MiB
       const job = gzipAsync(b, { ...blockOptions(b, this.#level), chunkSize: OUT_CHUNK })
+      // zlib is done with the input once the output exists: the buffer can take the next block
+      if (pooled) job.then(() => this.#free.push(b), () => undefined)
       job.catch(() => undefined) // awaited in order below; avoids an unhandled rejection after destroy
       this.#inflight.push(job)
       await this.#emitDownTo(limit)
@@ -127,7 +151,7 @@ export class ParallelGzip extends Transform {
     const tail = Buffer.concat(this.#pending, this.#pendingLen)
     this.#pending = []
     // an empty input still yields one (empty) member, so the output is valid gzip
-    const last = tail.length > 0 || !this.#sawInput ? [tail] : []
+    const last = tail.length > 0 || !this.#sawInput ? [{ block: tail, pooled: false }] : []
     this.#submit(last, this.#parallel)
       .then(() => this.#emitDownTo(0))
       .then(() => cb(), cb)

@@ -7,7 +7,6 @@
  * `<dir>/.wh..wh..opq` marker right after the dir entry.
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs'
-import { join } from 'node:path'
 import { xattr } from '../core/native.ts'
 import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
 import { makeHeader, type TarHeader } from './tar-header.ts'
@@ -140,12 +139,12 @@ function marker(name: string, mtime: number): TarSourceEntry {
 }
 
 async function* walkDir(s: WalkState, rel: string): AsyncGenerator<TarSourceEntry> {
-  const names = sortByBytes(readdirSync(rel === '' ? s.root : join(s.root, rel)))
+  const names = sortByBytes(readdirSync(rel === '' ? s.root : `${s.root}/${rel}`))
   for (const name of names) {
     throwIfAborted(s.signal)
     const childRel = rel === '' ? name : `${rel}/${name}`
     if (s.exclude?.(childRel) === true) continue
-    const abs = join(s.root, childRel)
+    const abs = `${s.root}/${childRel}` // names from readdir: no normalising needed
     const st = lstatSync(abs)
     const { kept: xattrs, overlayNames } = readXattrs(abs, s.overlay)
     if (s.overlay) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -11,7 +11,8 @@ import { applyLayer } from '../layer/apply.ts'
 import { compressStream, decompressStream } from '../layer/compress.ts'
 import { HashingStream } from '../core/streams.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from '../layer/media-type.ts'
-import { packLayer } from '../layer/write-layer.ts'
+import type { PackThread } from '../layer/pack-thread.ts'
+import { type PackResult, packLayer } from '../layer/write-layer.ts'
 import { isSecretLeak, type LayerScannerFactory } from '../secrets/leak-guard.ts'
 import { scanTap } from '../secrets/scan-tap.ts'
 import type { Snapshotter } from './snapshotter.ts'
@@ -46,6 +47,8 @@ export interface LayerStoreOptions {
   sources?: BlobSource[]
   /** Scans the uncompressed bytes of every layer this store packs or transcodes (the secret leak guard); a scanner that throws fails the export. */
   scanner?: LayerScannerFactory
+  /** Packs on another thread, for ensureBlob(…, { offThread: true }). */
+  packThread?: PackThread
 }
 
 /**
@@ -57,6 +60,7 @@ export class LayerStore {
   #o: LayerStoreOptions
   #records = new Map<string, LayerRecord>()
   #pending = new Map<string, Promise<unknown>>()
+  #adopting = new Map<Digest, Promise<void>>()
   readonly sources: BlobSource[]
 
   constructor(o: LayerStoreOptions) {
@@ -102,7 +106,14 @@ export class LayerStore {
     const tmp = join(this.#o.root, `.${rec.id}.${randomBytes(4).toString('hex')}.tmp`)
     await writeFile(tmp, JSON.stringify(rec))
     await rename(tmp, join(this.#o.root, `${rec.id}.json`))
-    if (rec.diffID) await writeFile(join(this.#o.root, 'by-diffid', hexOf(rec.diffID)), rec.id)
+    if (rec.diffID) {
+      // atomically: a reader seeing an empty alias would record the layer a second time, without its snapshot
+      const alias = join(this.#o.root, 'by-diffid', hexOf(rec.diffID))
+      if ((await readFile(alias, 'utf8').catch(() => '')) === rec.id) return
+      const aliasTmp = `${alias}.${randomBytes(4).toString('hex')}.tmp`
+      await writeFile(aliasTmp, rec.id)
+      await rename(aliasTmp, alias)
+    }
   }
 
   async findByDiffID(diffID: Digest): Promise<LayerRecord | undefined> {
@@ -119,7 +130,21 @@ export class LayerStore {
    * record with that diffID. With `onlyIfLocal`, the blob is recorded only when the local content
    * store has it (image-store manifests name blobs that may exist only as snapshots).
    */
-  async adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy?: string, o: { onlyIfLocal?: boolean } = {}): Promise<LayerRecord> {
+  adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy?: string, o: { onlyIfLocal?: boolean } = {}): Promise<LayerRecord> {
+    // one at a time per diffID: two stages resolving the same base image must find one record
+    const prev = this.#adopting.get(diffID) ?? Promise.resolve()
+    const next = prev.then(() => this.#adopt(diffID, blob, createdAt, createdBy, o))
+    this.#adopting.set(
+      diffID,
+      next.then(
+        () => undefined,
+        () => undefined,
+      ),
+    )
+    return next
+  }
+
+  async #adopt(diffID: Digest, blob: Descriptor, createdAt: number, createdBy: string | undefined, o: { onlyIfLocal?: boolean }): Promise<LayerRecord> {
     const existing = await this.findByDiffID(diffID)
     const keepBlob = !o.onlyIfLocal || (await this.#o.blobs.stat(blob.digest)) !== undefined
     if (existing) {
@@ -189,7 +214,12 @@ export class LayerStore {
    * A blob of the layer in the given compression, in the local content store. Reuses one that
    * exists (locally, or fetched from a source), else packs the snapshot.
    */
-  ensureBlob(id: string, compression: Compression, signal: AbortSignal, o: { store?: boolean; level?: number; force?: boolean; lazy?: boolean } = {}): Promise<Descriptor> {
+  ensureBlob(
+    id: string,
+    compression: Compression,
+    signal: AbortSignal,
+    o: { store?: boolean; level?: number; force?: boolean; lazy?: boolean; offThread?: boolean } = {},
+  ): Promise<Descriptor> {
     return this.#once(`blob:${id}:${compression}:${o.store !== false}:${o.lazy === true}`, async () => {
       const rec = await this.must(id)
       const store = o.store !== false
@@ -226,31 +256,48 @@ export class LayerStore {
         }
       }
       await this.ensureSnapshot(id, signal)
+      const mtime = rec.tarMtime ?? this.#o.tarMtime
+      const scan = this.#o.scanner?.(id, rec.createdBy)
+      const blobs = this.#o.blobs
+      // off the main thread when asked and possible (a secret scanner runs here, so not with one)
+      if (o.offThread && store && !scan && this.#o.packThread && blobs.ingestPath && blobs.adopt) {
+        const dest = await blobs.ingestPath()
+        const job = { upperDir: this.#o.snapshotter.diffDir(id), compression, mtime, dest, ...(o.level !== undefined ? { level: o.level } : {}) }
+        const packed = await this.#o.packThread(job, signal).catch(async (err) => {
+          await rm(dest, { force: true })
+          throw err
+        })
+        await blobs.adopt(dest, { digest: packed.digest, size: packed.size })
+        return this.#recordPacked(id, compression, packed, mtime, store)
+      }
       const w = store ? await this.#o.blobs.writer({ signal }) : undefined
       const sink = async (compressed: Readable) => {
         if (w) await pipeline(compressed, w.stream, { signal })
         else for await (const _ of compressed) { /* hash only */ }
       }
-      const mtime = rec.tarMtime ?? this.#o.tarMtime
-      const scan = this.#o.scanner?.(id, rec.createdBy)
       const packOpts = { compression, mtime, signal, ...(o.level !== undefined ? { level: o.level } : {}), ...(scan ? { onUncompressedChunk: scan } : {}) }
       const packed = await packLayer({ upperDir: this.#o.snapshotter.diffDir(id) }, sink, packOpts).catch(async (err) => {
         await w?.abort()
         throw err
       })
       if (w) await w.commit({ digest: packed.digest, size: packed.size })
-      if (rec.diffID && rec.diffID !== packed.diffID) {
-        throw new FailedPreconditionError(`layer ${id}: packing gave diffID ${packed.diffID}, recorded ${rec.diffID}`, { code: 'ERR_LAYER_NONDETERMINISTIC' })
-      }
-      const desc: Descriptor = { mediaType: layerMediaType(compression), digest: packed.digest, size: packed.size }
-      const fresh = await this.must(id)
-      fresh.diffID = packed.diffID
-      fresh.tarSize = packed.uncompressedSize
-      fresh.tarMtime = mtime
-      if (store && !fresh.blobs.some((b) => b.digest === desc.digest)) fresh.blobs.push(desc)
-      await this.put(fresh)
-      return desc
+      return this.#recordPacked(id, compression, packed, mtime, store)
     })
+  }
+
+  /** Records what packing a layer told: its diffID, tar size and (when stored) the new blob. */
+  async #recordPacked(id: string, compression: Compression, packed: PackResult, mtime: number, store: boolean): Promise<Descriptor> {
+    const fresh = await this.must(id)
+    if (fresh.diffID && fresh.diffID !== packed.diffID) {
+      throw new FailedPreconditionError(`layer ${id}: packing gave diffID ${packed.diffID}, recorded ${fresh.diffID}`, { code: 'ERR_LAYER_NONDETERMINISTIC' })
+    }
+    const desc: Descriptor = { mediaType: layerMediaType(compression), digest: packed.digest, size: packed.size }
+    fresh.diffID = packed.diffID
+    fresh.tarSize = packed.uncompressedSize
+    fresh.tarMtime = mtime
+    if (store && !fresh.blobs.some((b) => b.digest === desc.digest)) fresh.blobs.push(desc)
+    await this.put(fresh)
+    return desc
   }
 
   async #transcode(rec: LayerRecord, from: Descriptor, compression: Compression, level: number | undefined, signal: AbortSignal): Promise<Descriptor | undefined> {

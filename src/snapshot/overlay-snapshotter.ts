@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Mount, Snapshotter } from './snapshotter.ts'
 
@@ -23,26 +23,19 @@ const BOOT_ID = (() => {
  * Durability. Active snapshots are mounted `volatile`: unmounting a plain overlay syncs the whole
  * upper filesystem (0.26 s after W1's RUN of 50 MB and 5,000 files, a quarter of the step), which a
  * build does not need. Instead the `committed` marker names the boot and time of the commit, and
- * after a build `flush()` starts a detached `sync -f` that, once done, appends "<boot> <time it
- * started>" to `<root>/synced`. A snapshot is trusted if it was committed in this boot (the page
- * cache holds it) or before a completed sync of its boot; one from a boot that ended (crashed)
- * before its data was synced counts as missing: re-extracted from a blob, or its step reruns.
+ * after a build `flush()` starts a detached `sync -f` that, once done, sets the mtime of
+ * `<root>/synced-<boot>` to the time it started. A snapshot is trusted if it was committed in this
+ * boot (the page cache holds it) or before a completed sync of its boot; one from a boot that ended
+ * (crashed) before its data was synced counts as missing: re-extracted from a blob, or its step reruns.
  */
 export function createOverlaySnapshotter(root: string): Snapshotter {
   let committedHere = false
-  let synced: Promise<Map<string, number>> | undefined
-  const syncedUpTo = (): Promise<Map<string, number>> =>
-    (synced ??= readFile(join(root, 'synced'), 'utf8').then(
-      (text) => {
-        const m = new Map<string, number>()
-        for (const line of text.split('\n')) {
-          const [boot, at] = line.split(' ')
-          if (boot && at && /^\d+$/.test(at)) m.set(boot, Math.max(m.get(boot) ?? 0, Number(at)))
-        }
-        return m
-      },
-      () => new Map<string, number>(),
-    ))
+  /** When the last completed sync of a boot started (ms), from the mtime of `synced-<boot>`. */
+  const syncedUpTo = (boot: string): Promise<number> =>
+    stat(join(root, `synced-${boot}`)).then(
+      (st) => st.mtimeMs,
+      () => -1,
+    )
   const emptyDir = join(root, 'empty')
   const ready = Promise.all([mkdir(emptyDir, { recursive: true }), mkdir(join(root, 'tmp'), { recursive: true })])
   const lowerOpt = (parents: readonly string[]): string => {
@@ -92,13 +85,22 @@ export function createOverlaySnapshotter(root: string): Snapshotter {
       const [boot, at] = marker.trim().split(' ')
       // an empty marker predates volatile mounts: its unmount synced it
       if (!boot || boot === BOOT_ID) return true
-      return ((await syncedUpTo()).get(boot) ?? -1) >= Number(at)
+      return (await syncedUpTo(boot)) >= Number(at)
     },
     flush() {
       if (!committedHere) return
       committedHere = false
-      const script = 'sync -f "$1" && printf "%s %s\\n" "$2" "$3" >> "$1/synced" && sync "$1/synced"'
-      const child = spawn('sh', ['-c', script, 'sh', root, BOOT_ID, String(Date.now())], { detached: true, stdio: 'ignore' })
+      const started = Date.now()
+      const stamp = join(root, `synced-${BOOT_ID}`)
+      try {
+        writeFileSync(stamp, '', { flag: 'wx' })
+        utimesSync(stamp, 0, 0) // nothing of this boot is known synced yet
+      } catch {
+        // it exists: an earlier sync of this boot
+      }
+      // touch -c never creates the stamp: a root being deleted meanwhile stays deletable
+      const script = 'sync -f "$1" && touch -c -d "@$2" "$1/synced-$3" && sync "$1/synced-$3"'
+      const child = spawn('sh', ['-c', script, 'sh', root, (started / 1000).toFixed(3), BOOT_ID], { detached: true, stdio: 'ignore' })
       child.on('error', () => {})
       child.unref()
     },

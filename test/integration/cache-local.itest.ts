@@ -145,6 +145,25 @@ describe('cache export/import with type=local', { skip }, () => {
         assert.ok(ran.some((n) => /RUN head -c 200000/.test(n)), `the step whose blob is broken runs: ${ran.join(', ')}`)
       })
     }
+    it('a deleted blob in the destination of a merging export: the stale result is dropped, the export succeeds and is whole', async () => {
+      const dest = join(e.work, 'cache-fault-remerge')
+      assert.equal((await build(await fresh(), 'remerge1', ['--cache-to', `type=local,dest=${dest},mode=max`])).code, 0)
+      const victim = (await layerBlobs(dest)).find((l) => l.size > 200_000 && l.size < 210_000)
+      assert.ok(victim)
+      await rm(victim.path)
+      // the step reruns (a new random layer); the export merges the old index, which names the deleted blob
+      const r2 = await build(await fresh(), 'remerge2', ['--cache-from', `type=local,src=${dest}`, '--cache-to', `type=local,dest=${dest},mode=max`])
+      assert.equal(r2.code, 0, r2.stderr)
+      // every blob the new cache names exists, and a fresh machine gets every step from it
+      const index = await readJSON<{ manifests: { digest: string }[] }>(join(dest, 'index.json'))
+      const manifest = await readJSON<{ config: { digest: string }; layers: { digest: string }[] }>(join(dest, 'blobs/sha256', (index.manifests[0]?.digest ?? '').slice(7)))
+      for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) await stat(join(dest, 'blobs/sha256', d.slice(7)))
+      assert.ok(!manifest.layers.some((l) => l.digest === victim.digest), 'the deleted blob is not named')
+      const r3 = await build(await fresh(), 'remerge3', ['--cache-from', `type=local,src=${dest}`])
+      assert.equal(r3.code, 0, r3.stderr)
+      assert.deepEqual((await steps(join(e.work, 'remerge3.json'))).filter((x) => !x.cached && /\bRUN\b/.test(x.name)).map((x) => x.name), [])
+      assert.equal(await sha(join(e.work, 'remerge3.tar')), await sha(join(e.work, 'remerge2.tar')))
+    })
     it('an index.json that is garbage', async () => {
       const dest = join(e.work, 'cache-garbage')
       assert.equal((await build(await fresh(), 'garbage1', ['--cache-to', `type=local,dest=${dest}`])).code, 0)

@@ -6,6 +6,7 @@ import type { LayerStore } from '../../snapshot/layer-store.ts'
 import {
   CACHE_CONFIG_MEDIA_TYPE,
   type CacheGraphBuilder,
+  type GraphResult,
   encodeCacheConfig,
   encodeConfigDocument,
   type WrapOptions,
@@ -76,7 +77,7 @@ export async function exportCache(
     },
     createdAt: (id) => layerTime(d.layers, id),
   })
-  if (o.merge) await mergeExisting(builder, transport, o, signal)
+  if (o.merge) await mergeExisting(builder, transport, o, d)
 
   const graph = builder.graph()
   const encoded = transport.refForm === 'manifest' ? encodeCacheConfig(graph) : encodeConfigDocument(graph)
@@ -110,11 +111,25 @@ export async function exportCache(
   return result
 }
 
-async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTransport, o: CacheExportOptions, signal: AbortSignal): Promise<void> {
+/**
+ * Merges what the refs already hold (results younger than mergeMaxAgeMs). A result naming a blob
+ * that is neither at the destination nor here (evicted from a GitHub cache, deleted from a bucket)
+ * is dropped: it could not be exported, and a ref must never name a missing blob.
+ */
+async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTransport, o: CacheExportOptions, d: CacheExportDeps): Promise<void> {
+  const { signal } = d
   const oldest = o.now.getTime() - (o.mergeMaxAgeMs ?? 7 * 24 * 3600 * 1000)
+  const young = (r: GraphResult) => Date.parse(r.createdAt) >= oldest
   for (const ref of o.refs) {
     const existing = await readCacheRef(transport, ref, signal).catch(() => undefined)
-    if (existing) mergeGraphInto(builder, existing.graph, (createdAt) => Date.parse(createdAt) >= oldest)
+    if (!existing) continue
+    const blobs = new Set(existing.graph.records.flatMap((r) => r.results.filter(young).flatMap((res) => res.chain.map((l) => l.blob.digest))))
+    const gone = new Set<string>()
+    await mapLimit([...blobs], o.concurrency ?? 4, async (digest) => {
+      if (await transport.statBlob(digest, { signal }).catch(() => undefined)) return
+      if (!(await d.layers.localBlobPath({ digest }))) gone.add(digest)
+    })
+    mergeGraphInto(builder, existing.graph, (r) => young(r) && r.chain.every((l) => !gone.has(l.blob.digest)))
   }
 }
 

@@ -1,12 +1,12 @@
-import type { CacheGraph, CacheGraphBuilder, GraphRecord, InputSpec } from '../format/index.ts'
+import type { CacheGraph, CacheGraphBuilder, GraphRecord, GraphResult, InputSpec } from '../format/index.ts'
 
 /**
  * Adds the records and results of another graph (what a cache ref held before this export) into a
  * builder, so builds that share a cache add to it instead of replacing each other's entries.
- * Results for which `keep(createdAt)` is false are dropped (the cache would otherwise grow forever);
+ * Results for which `keep` is false are dropped (too old, or naming a blob that is gone);
  * records are kept only when they lead to a kept result or are needed as parents.
  */
-export function mergeGraphInto(builder: CacheGraphBuilder, graph: CacheGraph, keep: (createdAt: string) => boolean): void {
+export function mergeGraphInto(builder: CacheGraphBuilder, graph: CacheGraph, keep: (result: GraphResult) => boolean): void {
   const done = new Map<GraphRecord, GraphRecord | undefined>()
   const add = (r: GraphRecord): GraphRecord | undefined => {
     if (done.has(r)) return done.get(r)
@@ -26,7 +26,7 @@ export function mergeGraphInto(builder: CacheGraphBuilder, graph: CacheGraph, ke
     return out
   }
   for (const r of graph.records) {
-    const results = r.results.filter((res) => keep(res.createdAt))
+    const results = r.results.filter(keep)
     if (results.length === 0) continue
     const out = add(r)
     if (!out) continue
