@@ -144,7 +144,8 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const reasons = new Map<string, string>()
   const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
   const cache = createLocalCache(state.cacheDir, state.layers, imported)
-  const prepack = new Prepacker(o.cacheTo, state.layers)
+  // not with secrets: the leak guard scans layers before export and names the step that leaked
+  const prepack = new Prepacker(d.leakGuard?.active ? [] : o.cacheTo, state.layers)
   // with a mode=max --cache-to, each new layer is packed as soon as its step is done, while later steps run
   try {
     const solver = new Solver<BuildRef>({
@@ -173,7 +174,13 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
         if (ref.kind === 'layers') prepack.add(ref.layers)
       },
     })
-    const finalRef = conv.target ? await solver.build(conv.target, signal) : undefined
+    // outputs that need only blobs (images, pushes, archives) do not extract the final result's layers
+    const blobsOnly = o.outputs.every((x) => x.type !== 'local')
+    const verify = async (ref: BuildRef, sig: AbortSignal) => {
+      if (ref.kind === 'layers') for (const id of ref.layers) await state.layers.verifyLayer(id, sig)
+      return ref
+    }
+    const finalRef = conv.target ? await solver.build(conv.target, signal, blobsOnly ? { materialize: verify } : {}) : undefined
     await checksum.flush()
     const layerIds = finalRef?.kind === 'layers' ? finalRef.layers : []
     if (d.leakGuard?.active) await guardExports(d.leakGuard, solver, layerIds, o.cacheTo, state, signal)

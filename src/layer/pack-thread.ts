@@ -25,9 +25,10 @@ export type PackReply = { id: number; result: PackResult; error?: undefined } | 
 
 export type PackThread = (job: Omit<PackJob, 'id'>, signal: AbortSignal) => Promise<PackResult>
 
-/** The worker's module: next to this one in the bundle (or one level up from a chunk), or the source under tsx. */
+/** The worker module, or undefined when it is not built. */
 function workerUrl(): URL | undefined {
-  for (const rel of ['./pack-worker.mjs', '../pack-worker.mjs', './pack-worker.ts']) {
+  // the bundle's entry sits next to cairn.mjs (code in a chunk is one level down); from source, the built one
+  for (const rel of ['./pack-worker.mjs', '../pack-worker.mjs', '../../dist/bundle/pack-worker.mjs']) {
     const u = new URL(rel, import.meta.url)
     if (existsSync(u)) return u
   }

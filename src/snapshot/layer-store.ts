@@ -202,6 +202,51 @@ export class LayerStore {
     })
   }
 
+  /**
+   * Makes sure the layer is usable without extracting it: its snapshot exists, or a blob of it is in
+   * the local content store (fetched from a source if needed) whose content was checked against the
+   * diffID, with the tar size recorded. Enough for outputs that need only blobs (an image, a push):
+   * decompressing is much cheaper than creating every file. Throws when no blob is usable.
+   */
+  verifyLayer(id: string, signal: AbortSignal): Promise<void> {
+    return this.#once(`verify:${id}`, async () => {
+      if (await this.#o.snapshotter.exists(id)) return
+      const rec = await this.must(id)
+      let lastErr: unknown
+      for (const blob of rec.blobs) {
+        try {
+          const local = await this.ensureBlob(id, compressionOfMediaType(blob.mediaType), signal, { lazy: false })
+          if (rec.diffID && rec.tarSize !== undefined && local.digest === blob.digest) return
+          const decompress = decompressStream()
+          const tap = new HashingStream({ highWaterMark: 1 << 20 })
+          await pipeline(await this.#o.blobs.open(local, { signal }), decompress, tap, async function* (src) {
+            for await (const _ of src) {
+              /* count and hash only */
+            }
+          })
+          const diffID = tap.digest()
+          if (rec.diffID && diffID !== rec.diffID) {
+            throw new FailedPreconditionError(`layer ${local.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, { code: 'ERR_LAYER_CORRUPT' })
+          }
+          const fresh = await this.must(id)
+          fresh.diffID = diffID
+          fresh.tarSize = tap.size
+          await this.put(fresh)
+          return
+        } catch (err) {
+          if (signal.aborted) throw err
+          lastErr = err
+        }
+      }
+      // no blob: the snapshot is the only form, and extracting is the check
+      if (rec.blobs.length === 0) return this.ensureSnapshot(id, signal)
+      throw new NotFoundError(`layer ${rec.diffID ?? id}: no usable blob${lastErr instanceof Error ? `: ${lastErr.message}` : ''}`, {
+        code: 'ERR_LAYER_UNAVAILABLE',
+        cause: lastErr,
+      })
+    })
+  }
+
   /** The layer's diffID, packing its snapshot once (into nowhere) to compute it if unknown. */
   async diffID(id: string, signal: AbortSignal): Promise<Digest> {
     const rec = await this.must(id)

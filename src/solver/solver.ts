@@ -79,11 +79,15 @@ export class Solver<R> {
     return p
   }
 
-  /** The vertex's result, usable on disk: materialized from the cache or produced by running the op (memoized). */
-  build(v: Vertex<R>, signal: AbortSignal): Promise<R> {
+  /**
+   * The vertex's result, usable: materialized from the cache or produced by running the op (memoized).
+   * `materialize` replaces the solver's own for this vertex's cache hit (not for its inputs): a caller
+   * that needs less than a result on disk (an image output needs blobs, not files) says so here.
+   */
+  build(v: Vertex<R>, signal: AbortSignal, o: { materialize?: Materialize<R> } = {}): Promise<R> {
     let p = this.#results.get(v.id)
     if (!p) {
-      p = this.#build(v, signal)
+      p = this.#build(v, signal, o.materialize ?? this.#opts.materialize)
       this.#results.set(v.id, p)
     }
     return p
@@ -169,11 +173,11 @@ export class Solver<R> {
     return { key, cached: true, ref: hit.ref, source: hit.source, record, keys: [key] }
   }
 
-  async #build(v: Vertex<R>, signal: AbortSignal): Promise<R> {
+  async #build(v: Vertex<R>, signal: AbortSignal, materialize: Materialize<R>): Promise<R> {
     const s = await this.solve(v, signal)
     if (s.cached && s.ref !== undefined) {
       try {
-        const ref = await this.#opts.materialize(s.ref, signal)
+        const ref = await materialize(s.ref, signal)
         s.ref = ref
         return ref
       } catch (err) {

@@ -61,6 +61,19 @@ describe('cache export/import with type=local', { skip }, () => {
     })
   }
 
+  it('a fully cached build into an image archive extracts no layer: it checks the blobs against their diffIDs instead', async () => {
+    const dest = join(e.work, 'cache-noextract')
+    assert.equal((await build(await fresh(), 'noextract1', ['--cache-to', `type=local,dest=${dest},mode=max`])).code, 0)
+    const root = await fresh()
+    const snapshots = async () => (await readdir(join(root, 'snapshots'))).filter((n) => /^[a-z]\w{10,}$/.test(n)).sort()
+    const before = await snapshots()
+    const r = await build(root, 'noextract2', ['--cache-from', `type=local,src=${dest}`])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual((await steps(join(e.work, 'noextract2.json'))).filter((x) => !x.cached && /\b(RUN|COPY)\b/.test(x.name)), [])
+    assert.deepEqual(await snapshots(), before, 'only the base image has snapshots')
+    assert.equal(await sha(join(e.work, 'noextract2.tar')), await sha(join(e.work, 'noextract1.tar')))
+  })
+
   it('mode=min reuses only the final stage chain; the build stage never runs when the final result hits', async () => {
     const dest = join(e.work, 'cache-min')
     const r1 = await build(await fresh(), 'min1', ['--cache-to', `type=local,dest=${dest}`])
