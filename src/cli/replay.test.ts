@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, beforeEach, describe, it } from 'node:test'
@@ -125,6 +125,12 @@ describe('no-op memo: record and validate', () => {
     recordMemo(f.input({ args: fromEnv, env: { ...f.env, VERSION: '1' } }))
     assert.ok(validMemo(f.root, fromEnv, join(f.root, '..'), { ...f.env, VERSION: '1' }, 'v1'))
     assert.equal(validMemo(f.root, fromEnv, join(f.root, '..'), { ...f.env, VERSION: '2' }, 'v1'), undefined)
+    // a secret from a variable: its presence counts, its value does not
+    const secret = other('--secret', 'id=tok,env=TOKEN')
+    recordMemo(f.input({ args: secret, env: { ...f.env, TOKEN: 'one' } }))
+    assert.ok(validMemo(f.root, secret, join(f.root, '..'), { ...f.env, TOKEN: 'two' }, 'v1'))
+    assert.equal(validMemo(f.root, secret, join(f.root, '..'), f.env, 'v1'), undefined)
+    assert.ok(!readFileSync(memoPath(f.root, secret, join(f.root, '..'), { ...f.env, TOKEN: 'one' }), 'utf8').includes('one'))
   })
   it('a changed Dockerfile, ignore file or context file invalidates it', () => {
     recordMemo(f.input())
@@ -195,6 +201,12 @@ describe('no-op memo: eligibility and replay', () => {
     assert.equal(tryReplay(f.argv, f.env, { cwd: join(f.root, '..'), version: undefined, stderr: () => {} }), undefined)
     assert.equal(tryReplay(f.argv, { ...f.env, CAIRN_NO_MEMO: '1' }, { cwd: join(f.root, '..'), version: 'v1', stderr: () => {} }), undefined)
     assert.equal(tryReplay(['version'], f.env, { cwd: join(f.root, '..'), version: 'v1', stderr: () => {} }), undefined)
+  })
+  it('keeps at most 256 memos per root, dropping the oldest', () => {
+    const f = fixture()
+    for (let i = 0; i < 260; i++) recordMemo(f.input({ env: { ...f.env, SOURCE_DATE_EPOCH: String(i) } }))
+    assert.equal(readdirSync(join(f.root, 'memo', 'noop')).length, 256)
+    assert.ok(valid(f) === undefined && validMemo(f.root, f.args, join(f.root, '..'), { ...f.env, SOURCE_DATE_EPOCH: '259' }, 'v1'))
   })
   it('a memo file that is not JSON is ignored', () => {
     const f = fixture()

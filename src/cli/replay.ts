@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, type Stats, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type BuildArgs, parseBuildArgs } from './args.ts'
 
@@ -76,10 +76,16 @@ export function stateRoot(a: BuildArgs, env: NodeJS.ProcessEnv): string {
  */
 export function memoEnv(a: BuildArgs, env: NodeJS.ProcessEnv): [string, string][] {
   const named = new Set(a.buildArgs.filter((b) => !b.includes('=')))
-  return Object.keys(env)
+  const vars: [string, string][] = Object.keys(env)
     .filter((k) => k === 'SOURCE_DATE_EPOCH' || k === 'CAIRN_ROOT' || k.startsWith('BUILDKIT_') || named.has(k))
     .sort()
     .map((k) => [k, env[k] ?? ''])
+  // a secret read from a variable: whether it is set (never its value)
+  for (const spec of a.secrets) {
+    const name = /(?:^|,)env=([^,]+)/.exec(spec)?.[1] ?? (/(?:^|,)type=env(?:,|$)/.test(spec) ? /(?:^|,)(?:src|source|id)=([^,]+)/.exec(spec)?.[1] : undefined)
+    if (name) vars.push([`secret-env:${name}`, env[name] === undefined ? 'unset' : 'set'])
+  }
+  return vars
 }
 
 /**
@@ -228,11 +234,23 @@ export function recordMemo(m: MemoInput): boolean {
     metadata: { ...m.metadata, ...(steps ? { 'cairn.steps': steps } : {}) },
   }
   const path = memoPath(m.root, m.args, m.cwd, m.env)
-  mkdirSync(join(path, '..'), { recursive: true })
+  const dir = join(path, '..')
+  mkdirSync(dir, { recursive: true })
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(rec))
   renameSync(tmp, path)
+  prune(dir)
   return true
+}
+
+/** Memos kept per root (one per command line and environment); the least recently written go first. */
+const MAX_MEMOS = 256
+
+function prune(dir: string): void {
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json'))
+  if (names.length <= MAX_MEMOS) return
+  const byAge = names.map((n) => ({ n, t: lstatSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((x, y) => x.t - y.t)
+  for (const { n } of byAge.slice(0, names.length - MAX_MEMOS)) rmSync(join(dir, n), { force: true })
 }
 
 function readJSON<T>(path: string): T | undefined {
