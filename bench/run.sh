@@ -62,7 +62,7 @@ if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
   mkdir -p "$WORK"
   if ! npm run build --silent >"$WORK/build.log" 2>&1; then
     # tsc still emits on type errors (other work in progress in the tree); only a missing dist is fatal
-    [[ -f $REPO/dist/bundle/cairn.mjs ]] || { cat "$WORK/build.log" >&2; die "npm run build failed"; }
+    [[ -f $REPO/dist/bundle/cairn.cjs ]] || { cat "$WORK/build.log" >&2; die "npm run build failed"; }
     BUILD_NOTE="npm run build reported $(grep -c 'error TS' "$WORK/build.log") type errors; dist was emitted anyway (bench/work/build.log)"
     say "WARNING: $BUILD_NOTE"
   fi

@@ -12,7 +12,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
-[ -f dist/bundle/cairn.mjs ] || npm run build
+[ -f dist/bundle/cairn.cjs ] || npm run build
 
 export CAIRN_ROOT=${CAIRN_ROOT:-$PWD/.cairn}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}   # a reproducible base image, identical in every --root

@@ -1,4 +1,6 @@
 import type { SolvedRecord } from '../solver/solver.ts'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 
 /** What cairn remembers of a step between builds, to say why it was not cached next time. */
 export interface StepMemory {
@@ -85,7 +87,6 @@ export class MissExplainer {
   }
 
   async load(): Promise<this> {
-    const { readFile } = await import('node:fs/promises')
     try {
       this.#prev = JSON.parse(await readFile(this.#path, 'utf8')) as BuildMemory
     } catch {
@@ -99,8 +100,6 @@ export class MissExplainer {
   }
 
   async save(steps: Iterable<[string, StepMemory]>): Promise<void> {
-    const { mkdir, rename, writeFile } = await import('node:fs/promises')
-    const { dirname } = await import('node:path')
     const next: BuildMemory = { ...this.#prev }
     for (const [id, m] of steps) next[id] = m
     await mkdir(dirname(this.#path), { recursive: true })

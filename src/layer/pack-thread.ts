@@ -27,8 +27,8 @@ export type PackThread = (job: Omit<PackJob, 'id'>, signal: AbortSignal) => Prom
 
 /** The worker module, or undefined when it is not built. */
 function workerUrl(): URL | undefined {
-  // the bundle's entry sits next to cairn.mjs (code in a chunk is one level down); from source, the built one
-  for (const rel of ['./pack-worker.mjs', '../pack-worker.mjs', '../../dist/bundle/pack-worker.mjs']) {
+  // the worker sits next to the bundle (dist/bundle/cairn.cjs); from source (tests), the built one
+  for (const rel of ['./pack-worker.mjs', '../../dist/bundle/pack-worker.mjs']) {
     const u = new URL(rel, import.meta.url)
     if (existsSync(u)) return u
   }

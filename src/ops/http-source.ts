@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { chmod, lutimes, mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -122,7 +122,7 @@ export class HttpSourceOp implements Op<BuildRef> {
     try {
       const target = join(snap.diffDir(id), this.spec.filename)
       await rename(d.file, target).catch(async () => {
-        await pipeline((await import('node:fs')).createReadStream(d.file), createWriteStream(target))
+        await pipeline(createReadStream(d.file), createWriteStream(target))
         await rm(d.file, { force: true })
       })
       await chmod(target, 0o600)

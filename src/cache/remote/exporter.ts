@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { mapLimit } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
 import { NotFoundError } from '../../core/errors.ts'
@@ -140,6 +141,5 @@ async function openLayerBlob(layers: LayerStore, desc: Descriptor, signal: Abort
 }
 
 async function bufferStream(b: Uint8Array) {
-  const { Readable } = await import('node:stream')
   return Readable.from([Buffer.from(b)])
 }
