@@ -194,7 +194,7 @@ export class Prepacker {
   /** Queues the layers not queued before. */
   add(ids: readonly string[]): void {
     const plan = this.#plan
-    if (!plan || process.env.CAIRN_NO_PREPACK) return
+    if (!plan) return
     for (const id of ids) {
       if (this.#seen.has(id)) continue
       this.#seen.add(id)
