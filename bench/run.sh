@@ -313,6 +313,11 @@ scenario_cold_export() {
   local i b
   for i in $(seq "$RUNS"); do
     for b in $(builders); do
+      if [[ $b == cairn ]]; then
+        # its pair: a plain cold build under the same conditions, so the overhead is measured run by run
+        fresh cairn w1
+        timed w1-cold-export-plain cairn "$i" w1
+      fi
       fresh "$b" w1
       rm -rf "$STATE/cache-export"
       CAIRN_ARGS=(--cache-to "type=local,dest=$STATE/cache-export,mode=max")
