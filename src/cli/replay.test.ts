@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, beforeEach, describe, it } from 'node:test'
@@ -154,6 +154,17 @@ describe('no-op memo: record and validate', () => {
     assert.ok(valid(f))
     unlinkSync(join(f.root, 'content', 'blobs', 'sha256', CONFIG.slice(7)))
     assert.equal(valid(f), undefined, 'config blob gone')
+  })
+  it('a Dockerfile that is a symlink: an edit of its target invalidates it', () => {
+    const real = join(f.root, '..', 'real.Dockerfile')
+    writeFileSync(real, 'FROM base\n')
+    const link = join(f.root, '..', 'link.Dockerfile')
+    symlinkSync(real, link)
+    utimesSync(real, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000))
+    assert.equal(recordMemo(f.input({ files: [link] })), true)
+    assert.ok(valid(f))
+    writeFileSync(real, 'FROM other\n')
+    assert.equal(valid(f), undefined)
   })
   it('is not recorded when an input changed just before the build started (racy)', () => {
     assert.equal(recordMemo(f.input({ startedAt: Date.now() })), false)

@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type BuildArgs, parseBuildArgs } from './args.ts'
 
@@ -101,23 +101,25 @@ export function memoPath(root: string, a: BuildArgs, cwd: string, env: NodeJS.Pr
 
 const statSig = (st: Stats): string => `${st.mode}:${st.uid}:${st.gid}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}:${st.dev}`
 
-/** The stat signature of one path ('-' when it does not exist). */
-export function fileSignature(path: string): string {
-  try {
-    return statSig(lstatSync(path))
-  } catch {
-    return '-'
-  }
+/** The stats of a path and, for a symlink (a Dockerfile may be one), of what it points to. */
+function statsOf(path: string): Stats[] {
+  const l = lstatSync(path, { throwIfNoEntry: false })
+  if (!l) return []
+  const t = l.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : undefined
+  return t ? [l, t] : [l]
 }
 
-/** A file's signature, or undefined when it changed at or after `notBefore` (racy). */
+/** The stat signature of one path ('-' when it does not exist); a symlink's includes its target's. */
+export function fileSignature(path: string): string {
+  const all = statsOf(path)
+  return all.length === 0 ? '-' : all.map(statSig).join('>')
+}
+
+/** A file's signature, or undefined when it (or its symlink's target) changed at or after `notBefore` (racy). */
 function steadySignature(path: string, notBefore: number): string | undefined {
-  try {
-    const st = lstatSync(path)
-    return st.ctimeMs >= notBefore || st.mtimeMs >= notBefore ? undefined : statSig(st)
-  } catch {
-    return '-'
-  }
+  const all = statsOf(path)
+  if (all.some((st) => st.ctimeMs >= notBefore || st.mtimeMs >= notBefore)) return undefined
+  return all.length === 0 ? '-' : all.map(statSig).join('>')
 }
 
 export interface TreeSignature {
