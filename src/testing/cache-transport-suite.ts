@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { describe, test } from 'node:test'
+import { describe, type TestContext, test } from 'node:test'
 import type { CacheTransport } from '../cache/remote/transport.ts'
 import type { Descriptor } from '../core/descriptor.ts'
 import { type Digest, sha256 } from '../core/digest.ts'
 import { FailedPreconditionError, NotFoundError, UnavailableError } from '../core/errors.ts'
 import { prngBytes, prngDigest, prngStream } from './prng.ts'
-import { readAll } from './rss.ts'
+import { readAll, withRss } from './rss.ts'
 
 export interface TransportUnderTest {
   transport: CacheTransport
@@ -76,8 +76,8 @@ async function assertInvisible(t: CacheTransport, d: Digest, why: string): Promi
 export function cacheTransportSuite(name: string, factory: () => Promise<TransportUnderTest>, opts: CacheTransportSuiteOptions = {}): void {
   const timeout = opts.timeoutMs ?? 120_000
   const verifies = opts.verifiesUploads ?? true
-  const it = (title: string, fn: (t: CacheTransport) => Promise<void>): void => {
-    test(title, { timeout }, () => withTransport(factory, fn))
+  const it = (title: string, fn: (t: CacheTransport, ctx: TestContext) => Promise<void>): void => {
+    test(title, { timeout }, (ctx) => withTransport(factory, (t) => fn(t, ctx)))
   }
 
   describe(`CacheTransport contract: ${name}`, () => {
@@ -213,32 +213,28 @@ export function cacheTransportSuite(name: string, factory: () => Promise<Transpo
 
     const large = opts.largeBlobSize ?? 64 * 1024 * 1024
     if (large !== false) {
-      it(`a ${Math.round(large / 1048576)} MiB seeded blob streams through with bounded RSS growth`, async (t) => {
+      it(`a ${Math.round(large / 1048576)} MiB seeded blob streams through with bounded RSS growth`, async (t, ctx) => {
         const limit = opts.rssLimitBytes ?? 100_000_000
         const seed = 0xc0ffee
         const digest = await prngDigest(seed, large)
         ;(globalThis as { gc?: () => void }).gc?.()
-        const base = process.memoryUsage.rss()
-        let peak = base
-        const timer = setInterval(() => {
-          peak = Math.max(peak, process.memoryUsage.rss())
-        }, 10)
-        try {
-          await t.putBlob({ digest, size: large, mediaType: BLOB_MT }, () => prngStream(seed, large))
-          assert.equal((await t.statBlob(digest))?.size, large)
+        const up = await withRss(() => t.putBlob({ digest, size: large, mediaType: BLOB_MT }, () => prngStream(seed, large)))
+        assert.equal((await t.statBlob(digest))?.size, large)
+        const down = await withRss(async () => {
           const h = createHash('sha256')
           let n = 0
           for await (const chunk of await t.openBlob({ digest, size: large })) {
             h.update(chunk as Buffer)
             n += (chunk as Buffer).length
           }
-          assert.equal(n, large)
-          assert.equal(`sha256:${h.digest('hex')}`, digest)
-        } finally {
-          clearInterval(timer)
-        }
-        peak = Math.max(peak, process.memoryUsage.rss())
-        assert.ok(peak - base < limit, `RSS grew by ${Math.round((peak - base) / 1e6)} MB (limit ${Math.round(limit / 1e6)} MB)`)
+          return { n, digest: `sha256:${h.digest('hex')}` }
+        })
+        const mbps = (ms: number) => (large / 1e6 / (ms / 1000)).toFixed(1)
+        const mb = (bytes: number) => (bytes / 1048576).toFixed(1)
+        ctx.diagnostic(`${name} ${Math.round(large / 1e6)} MB: upload ${mbps(up.ms)} MB/s, peak RSS +${mb(up.growth)} MiB; download ${mbps(down.ms)} MB/s, peak RSS +${mb(down.growth)} MiB`)
+        assert.deepEqual(down.value, { n: large, digest })
+        assert.ok(up.growth < limit, `upload: RSS grew by ${Math.round(up.growth / 1e6)} MB (limit ${Math.round(limit / 1e6)} MB)`)
+        assert.ok(down.growth < limit, `download: RSS grew by ${Math.round(down.growth / 1e6)} MB (limit ${Math.round(limit / 1e6)} MB)`)
       })
     }
 
