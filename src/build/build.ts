@@ -18,7 +18,7 @@ import type { BuildEvent } from '../progress/events.ts'
 import { Solver } from '../solver/solver.ts'
 import type { Vertex } from '../solver/types.ts'
 import type { CacheExportSpec, CacheImportSpec } from '../cache/spec/types.ts'
-import { exportCaches, exportSteps, importCaches, Prepacker, type TransportFactory } from './cache.ts'
+import { compressionPlan, exportCaches, exportSteps, importCaches, Prepacker, type TransportFactory } from './cache.ts'
 import { makeChecksum } from './checksum.ts'
 import { MissExplainer, type StepMemory } from './explain.ts'
 import { exportImage } from './outputs.ts'
@@ -144,9 +144,9 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const reasons = new Map<string, string>()
   const imported = await importCaches(o.cacheFrom, d.transports, state, d.emit, signal)
   const cache = createLocalCache(state.cacheDir, state.layers, imported)
+  // with a mode=max --cache-to, each new layer is packed as soon as its step is done, while later steps run;
   // not with secrets: the leak guard scans layers before export and names the step that leaked
   const prepack = new Prepacker(d.leakGuard?.active ? [] : o.cacheTo, state.layers)
-  // with a mode=max --cache-to, each new layer is packed as soon as its step is done, while later steps run
   try {
     const solver = new Solver<BuildRef>({
       cache,
@@ -261,11 +261,6 @@ async function guardExports(guard: LeakGuard, solver: Solver<BuildRef>, finalLay
   }
   const plans = cacheTo
     .filter((c) => c.type !== 'inline')
-    .map((c) => ({
-      max: c.mode === 'max',
-      compression: 'compression' in c ? c.compression : ('gzip' as const),
-      ...('compressionLevel' in c && c.compressionLevel !== undefined ? { level: c.compressionLevel } : {}),
-      force: 'forceCompression' in c ? c.forceCompression : false,
-    }))
+    .map((c) => ({ max: c.mode === 'max', ...compressionPlan(c) }))
   await scanBeforeExport(guard, state.layers, steps, finalLayers, plans, signal)
 }

@@ -93,6 +93,23 @@ export async function importCaches(
   return out
 }
 
+/** How a cache export compresses its layers (gzip at the default level for types without the attributes). */
+export interface LayerCompressionPlan {
+  compression: Compression
+  level?: number
+  force: boolean
+}
+
+export function compressionPlan(spec: CacheExportSpec): LayerCompressionPlan {
+  if (!('compression' in spec)) return { compression: 'gzip', force: false }
+  return { compression: spec.compression, ...(spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}), force: spec.forceCompression }
+}
+
+/** The first `--cache-to` with mode=max: its layers are all packed during the build (see Prepacker). */
+export function prepackedExport(cacheTo: readonly CacheExportSpec[]): CacheExportSpec | undefined {
+  return cacheTo.find((c) => c.type !== 'inline' && c.mode === 'max')
+}
+
 /** The build's solved steps in the exporter's terms. */
 export async function exportSteps(solver: Solver<BuildRef>): Promise<ExportStep[]> {
   const steps: ExportStep[] = []
@@ -130,16 +147,16 @@ export async function exportCaches(
     try {
       const transport = await makeTransport(spec, 'export')
       const withWrap = 'imageManifest' in spec ? { wrap: { ociMediaTypes: spec.ociMediaTypes, imageManifest: spec.imageManifest } } : {}
-      const compression = 'compression' in spec ? spec : { compression: 'gzip' as const, compressionLevel: undefined, forceCompression: false }
+      const plan = compressionPlan(spec)
       results[name] = await exportCache(
         steps,
         finals,
         transport,
         {
           mode: spec.mode,
-          compression: compression.compression,
-          ...(compression.compressionLevel !== undefined ? { compressionLevel: compression.compressionLevel } : {}),
-          forceCompression: compression.forceCompression,
+          compression: plan.compression,
+          ...(plan.level !== undefined ? { compressionLevel: plan.level } : {}),
+          forceCompression: plan.force,
           refs: refNames(spec, 'export'),
           ...withWrap,
           merge: spec.attrs.merge !== 'false',
@@ -174,21 +191,15 @@ export async function exportCaches(
  */
 export class Prepacker {
   readonly #layers: State['layers']
-  readonly #plan: { compression: Compression; level?: number; force: boolean } | undefined
+  readonly #plan: LayerCompressionPlan | undefined
   readonly #ac = new AbortController()
   readonly #seen = new Set<string>()
   #chain: Promise<void> = Promise.resolve()
 
   constructor(cacheTo: readonly CacheExportSpec[], layers: State['layers']) {
     this.#layers = layers
-    const spec = cacheTo.find((c) => c.type !== 'inline' && c.mode === 'max')
-    if (spec && spec.type !== 'inline') {
-      this.#plan = {
-        compression: 'compression' in spec ? spec.compression : 'gzip',
-        ...('compressionLevel' in spec && spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}),
-        force: 'forceCompression' in spec ? spec.forceCompression : false,
-      }
-    }
+    const spec = prepackedExport(cacheTo)
+    if (spec) this.#plan = compressionPlan(spec)
   }
 
   /** Queues the layers not queued before. */

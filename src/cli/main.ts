@@ -23,6 +23,7 @@ import { parseSecretFlag } from '../secrets/store.ts'
 import { adoptExtraCaCerts } from '../core/extra-ca.ts'
 import type { BuildEvent } from '../progress/events.ts'
 import type { BuildResult } from '../build/build.ts'
+import { prepackedExport } from '../build/cache.ts'
 import { memoEligible, recordMemo, stateRoot } from './replay.ts'
 
 const USAGE = `Usage: cairn COMMAND
@@ -156,11 +157,11 @@ async function runBuild(argv: string[], env: NodeJS.ProcessEnv, redactor: Redact
     throw new CairnError('ERR_NOT_ROOT', 'cairn build needs root: it mounts overlay filesystems and runs steps with runc', { hint: 'run it as root (e.g. with sudo)' })
   }
   const outputs = resolveOutputs(a)
-  const root = resolve(a.root ?? env.CAIRN_ROOT ?? '/var/lib/cairn')
+  const root = stateRoot(a, env)
   const epochRaw = env.SOURCE_DATE_EPOCH
   const epoch = epochRaw !== undefined && /^\d+$/.test(epochRaw) ? Number(epochRaw) : undefined
   // a mode=max cache export packs layers during the build, on a worker thread (started on first use)
-  const packThread = cacheTo.some((c) => c.type !== 'inline' && c.mode === 'max') ? createPackThread() : undefined
+  const packThread = prepackedExport(cacheTo) ? createPackThread() : undefined
   const state = openState(root, epoch, { scanner: guard.scannerFor, ...(packThread ? { packThread } : {}) })
   const registry = makeRegistryClient(a, env, redactor)
   reporter = makeReporter(a.progress, a.quiet, redactor)

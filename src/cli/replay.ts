@@ -20,12 +20,15 @@
  * a change in the same clock tick as an earlier one could otherwise go unseen.
  *
  * This module is loaded before anything else (bundled alone as dist/bundle/replay.cjs, which
- * bin/cairn.cjs requires), so it imports only node builtins and args.ts.
+ * bin/cairn.cjs requires), so it imports only node builtins and the small flag parsers (argv,
+ * -o and --secret values).
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { type OutputSpec, parseOutputSpec } from '../export/output-spec.ts'
+import { parseSecretFlag, type SecretSource } from '../secrets/store.ts'
 import { type BuildArgs, parseBuildArgs } from './args.ts'
 
 export const MEMO_FORMAT = 'cairn-noop-memo/1'
@@ -61,7 +64,13 @@ export function memoEligible(a: BuildArgs): boolean {
   if (a.cacheTo.length > 0 || a.cacheFrom.length > 0 || a.buildContexts.length > 0) return false
   if (a.progress === 'rawjson' || a.file === '-' || a.context === '-') return false
   // only the default output (cairn's image store, from -t) or -o type=image without push
-  return a.outputs.every((o) => /^(type=)?image(,|$)/.test(o) && !/(^|,)push=true(,|$)/.test(o)) && (a.tags.length > 0 || a.outputs.length > 0 || a.load)
+  let outputs: OutputSpec[]
+  try {
+    outputs = a.outputs.map(parseOutputSpec)
+  } catch {
+    return false // the build reports the bad flag
+  }
+  return outputs.every((o) => o.type === 'image' && !o.push) && (a.tags.length > 0 || outputs.length > 0 || a.load)
 }
 
 export function stateRoot(a: BuildArgs, env: NodeJS.ProcessEnv): string {
@@ -82,7 +91,14 @@ export function memoEnv(a: BuildArgs, env: NodeJS.ProcessEnv): [string, string][
     .map((k) => [k, env[k] ?? ''])
   // a secret read from a variable: whether it is set (never its value)
   for (const spec of a.secrets) {
-    const name = /(?:^|,)env=([^,]+)/.exec(spec)?.[1] ?? (/(?:^|,)type=env(?:,|$)/.test(spec) ? /(?:^|,)(?:src|source|id)=([^,]+)/.exec(spec)?.[1] : undefined)
+    let s: SecretSource
+    try {
+      s = parseSecretFlag(spec)
+    } catch {
+      continue // the build reports the bad flag
+    }
+    // without src= or env=, a variable named like the id is used when set
+    const name = s.env ?? (s.file === undefined ? s.id : undefined)
     if (name) vars.push([`secret-env:${name}`, env[name] === undefined ? 'unset' : 'set'])
   }
   return vars

@@ -175,19 +175,10 @@ export class LayerStore {
           const applied = applyLayer(decompress, this.#o.snapshotter.diffDir(id), { mode: 'overlay', signal })
           await Promise.all([pipeline(stream, decompress, { signal }), applied])
           const { diffID, size } = await applied
-          if (rec.diffID && diffID !== rec.diffID) {
-            throw new FailedPreconditionError(`layer ${blob.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, {
-              code: 'ERR_LAYER_CORRUPT',
-            })
-          }
+          checkDiffID(rec, blob, diffID)
           await this.#o.snapshotter.commit(id)
           // the tar's size comes with extracting it: the uncompressed descriptor needs no repacking
-          if (rec.tarSize === undefined || !rec.diffID) {
-            const fresh = await this.must(id)
-            fresh.diffID = diffID
-            fresh.tarSize = size
-            await this.put(fresh)
-          }
+          await this.#recordTar(id, diffID, size)
           return
         } catch (err) {
           lastErr = err
@@ -224,14 +215,8 @@ export class LayerStore {
               /* count and hash only */
             }
           })
-          const diffID = tap.digest()
-          if (rec.diffID && diffID !== rec.diffID) {
-            throw new FailedPreconditionError(`layer ${local.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, { code: 'ERR_LAYER_CORRUPT' })
-          }
-          const fresh = await this.must(id)
-          fresh.diffID = diffID
-          fresh.tarSize = tap.size
-          await this.put(fresh)
+          checkDiffID(rec, local, tap.digest())
+          await this.#recordTar(id, tap.digest(), tap.size)
           return
         } catch (err) {
           if (signal.aborted) throw err
@@ -330,6 +315,15 @@ export class LayerStore {
     })
   }
 
+  /** Records the diffID and tar size a layer's content was found to have (unless already known). */
+  async #recordTar(id: string, diffID: Digest, size: number): Promise<void> {
+    const fresh = await this.must(id)
+    if (fresh.diffID === diffID && fresh.tarSize === size) return
+    fresh.diffID = diffID
+    fresh.tarSize = size
+    await this.put(fresh)
+  }
+
   /** Records what packing a layer told: its diffID, tar size and (when stored) the new blob. */
   async #recordPacked(id: string, compression: Compression, packed: PackResult, mtime: number, store: boolean): Promise<Descriptor> {
     const fresh = await this.must(id)
@@ -392,5 +386,12 @@ export class LayerStore {
       this.#pending.set(key, p)
     }
     return p
+  }
+}
+
+/** A blob whose content does not hash to the layer's recorded diffID is corrupt (or not this layer's). */
+function checkDiffID(rec: LayerRecord, blob: Pick<Descriptor, 'digest'>, diffID: Digest): void {
+  if (rec.diffID && diffID !== rec.diffID) {
+    throw new FailedPreconditionError(`layer ${blob.digest}: content hashes to ${diffID}, expected diffID ${rec.diffID}`, { code: 'ERR_LAYER_CORRUPT' })
   }
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { mapLimit } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
+import type { Digest } from '../../core/digest.ts'
 import { NotFoundError } from '../../core/errors.ts'
 import type { Compression } from '../../layer/media-type.ts'
 import type { LayerStore } from '../../snapshot/layer-store.ts'
@@ -78,7 +79,17 @@ export async function exportCache(
     },
     createdAt: (id) => layerTime(d.layers, id),
   })
-  if (o.merge) await mergeExisting(builder, transport, o, d)
+  // what the destination holds, asked once per blob (merging and uploading both need it)
+  const stats = new Map<string, ReturnType<CacheTransport['statBlob']>>()
+  const statBlob = (digest: Digest) => {
+    let p = stats.get(digest)
+    if (!p) {
+      p = transport.statBlob(digest, { signal })
+      stats.set(digest, p)
+    }
+    return p
+  }
+  if (o.merge) await mergeExisting(builder, transport, o, d, statBlob)
 
   const graph = builder.graph()
   const encoded = transport.refForm === 'manifest' ? encodeCacheConfig(graph) : encodeConfigDocument(graph)
@@ -86,7 +97,7 @@ export async function exportCache(
   if (encoded.layers.length === 0) return result // nothing to export (BuildKit writes nothing either)
 
   await mapLimit(encoded.layers, o.concurrency ?? 4, async (desc) => {
-    const have = await transport.statBlob(desc.digest, { signal })
+    const have = await statBlob(desc.digest)
     if (have && have.size === desc.size) {
       result.present++
       await transport.touchBlob?.(desc.digest, { signal })
@@ -117,7 +128,13 @@ export async function exportCache(
  * that is neither at the destination nor here (evicted from a GitHub cache, deleted from a bucket)
  * is dropped: it could not be exported, and a ref must never name a missing blob.
  */
-async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTransport, o: CacheExportOptions, d: CacheExportDeps): Promise<void> {
+async function mergeExisting(
+  builder: CacheGraphBuilder,
+  transport: CacheTransport,
+  o: CacheExportOptions,
+  d: CacheExportDeps,
+  statBlob: (digest: Digest) => ReturnType<CacheTransport['statBlob']>,
+): Promise<void> {
   const { signal } = d
   const oldest = o.now.getTime() - (o.mergeMaxAgeMs ?? 7 * 24 * 3600 * 1000)
   const young = (r: GraphResult) => Date.parse(r.createdAt) >= oldest
@@ -127,7 +144,7 @@ async function mergeExisting(builder: CacheGraphBuilder, transport: CacheTranspo
     const blobs = new Set(existing.graph.records.flatMap((r) => r.results.filter(young).flatMap((res) => res.chain.map((l) => l.blob.digest))))
     const gone = new Set<string>()
     await mapLimit([...blobs], o.concurrency ?? 4, async (digest) => {
-      if (await transport.statBlob(digest, { signal }).catch(() => undefined)) return
+      if (await statBlob(digest as Digest).catch(() => undefined)) return
       if (!(await d.layers.localBlobPath({ digest }))) gone.add(digest)
     })
     mergeGraphInto(builder, existing.graph, (r) => young(r) && r.chain.every((l) => !gone.has(l.blob.digest)))
