@@ -170,8 +170,8 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
         }
         d.emit(ev)
       },
-      onResult: (_v, ref) => {
-        if (ref.kind === 'layers') prepack.add(ref.layers)
+      onResult: (v, ref) => {
+        if (ref.kind === 'layers') prepack.add(ref.layers, v.inputs.length === 0)
       },
     })
     // outputs that need only blobs (images, pushes, archives) do not extract the final result's layers
@@ -193,7 +193,9 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
         const r = (await solver.solve(v, signal)).ref
         return r === undefined ? undefined : r.kind === 'layers' ? r.layers : []
       }
-      const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch)
+      // the final layers' diffIDs come from packing them as a --cache-to will want them (not from a second walk)
+      const cacheBlobs = o.cacheTo.find((c) => c.type !== 'inline')
+      const img = await finalizeImage(conv.config, layerIds, conv.history, refOf, state.layers, signal, o.epoch, cacheBlobs && compressionPlan(cacheBlobs))
       const wantsInline = o.cacheTo.some((c) => c.type === 'inline')
       const inline = wantsInline && conv.target ? { steps: await exportSteps(solver), finals: [conv.target.id] } : undefined
       for (const out of imageOutputs) {

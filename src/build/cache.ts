@@ -8,7 +8,7 @@ import { CairnError } from '../core/errors.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
 import type { BuildEvent } from '../progress/events.ts'
 import type { Solver } from '../solver/solver.ts'
-import type { Compression } from '../layer/media-type.ts'
+import type { BlobPlan } from '../snapshot/layer-store.ts'
 import type { State } from './state.ts'
 
 /** Makes the transport of a cache spec (the composition root decides which backends exist). */
@@ -94,13 +94,7 @@ export async function importCaches(
 }
 
 /** How a cache export compresses its layers (gzip at the default level for types without the attributes). */
-export interface LayerCompressionPlan {
-  compression: Compression
-  level?: number
-  force: boolean
-}
-
-export function compressionPlan(spec: CacheExportSpec): LayerCompressionPlan {
+export function compressionPlan(spec: CacheExportSpec): BlobPlan {
   if (!('compression' in spec)) return { compression: 'gzip', force: false }
   return { compression: spec.compression, ...(spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}), force: spec.forceCompression }
 }
@@ -191,9 +185,12 @@ export async function exportCaches(
  */
 export class Prepacker {
   readonly #layers: State['layers']
-  readonly #plan: LayerCompressionPlan | undefined
+  readonly #plan: BlobPlan | undefined
   readonly #ac = new AbortController()
   readonly #seen = new Set<string>()
+  /** Inherited layers held back until the build made a layer of its own. */
+  readonly #inherited: string[] = []
+  #madeOne = false
   #chain: Promise<void> = Promise.resolve()
 
   constructor(cacheTo: readonly CacheExportSpec[], layers: State['layers']) {
@@ -202,21 +199,32 @@ export class Prepacker {
     if (spec) this.#plan = compressionPlan(spec)
   }
 
-  /** Queues the layers not queued before. */
-  add(ids: readonly string[]): void {
-    const plan = this.#plan
-    if (!plan) return
-    for (const id of ids) {
-      if (this.#seen.has(id)) continue
-      this.#seen.add(id)
-      this.#chain = this.#chain.then(async () => {
-        if (this.#ac.signal.aborted) return
-        // the exporter's own options, so that its ensureBlob call finds this one
-        await this.#layers
-          .ensureBlob(id, plan.compression, this.#ac.signal, { force: plan.force, lazy: true, offThread: true, ...(plan.level !== undefined ? { level: plan.level } : {}) })
-          .then(() => undefined, () => undefined)
-      })
+  /**
+   * Queues the layers not queued before. Layers a build did not make (a base image's, seen as the
+   * result of a FROM) wait until the first layer the build made is queued: the first step after a
+   * FROM keeps the main thread busy (a COPY), while the step after it (a RUN) leaves a core idle.
+   */
+  add(ids: readonly string[], inherited = false): void {
+    if (!this.#plan) return
+    const fresh = ids.filter((id) => !this.#seen.has(id))
+    for (const id of fresh) this.#seen.add(id)
+    if (inherited && !this.#madeOne) {
+      this.#inherited.push(...fresh)
+      return
     }
+    for (const id of fresh) this.#queue(id)
+    if (!inherited && fresh.length > 0 && !this.#madeOne) {
+      this.#madeOne = true
+      for (const id of this.#inherited.splice(0)) this.#queue(id)
+    }
+  }
+
+  #queue(id: string): void {
+    const plan = this.#plan as BlobPlan
+    this.#chain = this.#chain.then(async () => {
+      if (this.#ac.signal.aborted) return
+      await this.#layers.exportBlob(id, plan, this.#ac.signal, { offThread: true }).then(() => undefined, () => undefined)
+    })
   }
 
   /** Stops what is still queued (the build is over: exported, or failed). */

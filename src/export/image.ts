@@ -4,7 +4,7 @@ import type { PendingHistory } from '../dockerfile/convert/history.ts'
 import { MediaType } from '../oci/media-types.ts'
 import type { HistoryEntry, ImageConfig, ImageManifest } from '../oci/types.ts'
 import type { BuildRef } from '../ops/build-ref.ts'
-import type { LayerStore } from '../snapshot/layer-store.ts'
+import type { BlobPlan, LayerStore } from '../snapshot/layer-store.ts'
 import type { Vertex } from '../solver/types.ts'
 
 const iso = (sec: number): string => new Date(sec * 1000).toISOString().replace('.000Z', 'Z')
@@ -29,9 +29,11 @@ export async function finalizeImage(
   layers: LayerStore,
   signal: AbortSignal,
   epoch?: number,
+  /** A cache export's blob plan: a layer whose diffID is unknown is packed into that blob, which the export then finds. */
+  packAs?: BlobPlan,
 ): Promise<FinalImage> {
   const diffIDs: Digest[] = []
-  for (const id of layerIds) diffIDs.push(await layers.diffID(id, signal))
+  for (const id of layerIds) diffIDs.push(await layers.diffID(id, signal, packAs))
   const clamp = (t: number) => (epoch !== undefined ? Math.min(t, epoch) : t)
   const entries: HistoryEntry[] = history.base.map((h) => ({ ...h }))
   let last = entries.length > 0 ? Date.parse(entries[entries.length - 1]?.created ?? '') / 1000 || 0 : 0

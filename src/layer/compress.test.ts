@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, openSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -8,15 +8,16 @@ import { pipeline } from 'node:stream/promises'
 import { after, before, describe, it } from 'node:test'
 import { CairnError } from '../core/errors.ts'
 import { applyLayer } from './apply.ts'
-import { constants as zlibConstants } from 'node:zlib'
+import { crc32 as zlibCrc32, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib'
 import { compressStream, decompressStream, detectCompression } from './compress.ts'
-import { blockOptions } from './parallel-gzip.ts'
+import { blockOptions, GzipMembers, type Member, storedMember } from './parallel-gzip.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from './media-type.ts'
 import { assertSameTree, cleanup, concatAll, isRoot, makeTree, run, tempDir } from './test-support.ts'
 import { packLayer } from './write-layer.ts'
 
 const hex = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 const KINDS: Compression[] = ['gzip', 'zstd', 'uncompressed']
+const crc32 = zlibCrc32 as (data: Uint8Array) => number
 
 describe('compression', () => {
   const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(2_000_000, 'abc'), randomBytes(1000)])
@@ -88,6 +89,36 @@ describe('compression', () => {
       await cleanup(dir)
     }
   })
+  it('makes stored members itself, byte for byte as zlib level 0 does, whole or as pieces pointing into the block', () => {
+    for (const n of [0, 1, 65535, 65536, 131071, 200_000, 1 << 20]) {
+      const block = randomBytes(n)
+      // zlib's level 0 with an output buffer that holds the whole member, as the packer used to call it
+      const zlibs = gzipSync(block, { level: 0, chunkSize: (1 << 20) + 65536 })
+      const [whole] = storedMember(block, crc32, true)
+      assert.deepEqual(whole, zlibs, `${n} bytes`)
+      const pieces = storedMember(block, crc32, false)
+      assert.deepEqual(Buffer.concat(pieces), zlibs)
+      // the data pieces are views of the block, not copies
+      if (n > 0) assert.equal(pieces[1]?.buffer, block.buffer)
+      assert.deepEqual(gunzipSync(whole as Buffer), block)
+    }
+  })
+  it('GzipMembers keeps input order and releases a block only when its member no longer needs it', async () => {
+    const blocks = [randomBytes(1 << 20), Buffer.alloc(1 << 20, 'abc'), randomBytes(1000)]
+    for (const inPlace of [false, true]) {
+      const members = new GzipMembers(6, 2, { inPlace })
+      const released: number[] = []
+      const out: Member[] = []
+      for (const [i, b] of blocks.entries()) out.push(...(await members.add(b, () => released.push(i))))
+      out.push(...(await members.finish()))
+      assert.equal(out.length, 3)
+      // in place, the stored (random) members point into their blocks and are released by `done`
+      assert.deepEqual(released.includes(0), !inPlace)
+      for (const m of out) m.done?.()
+      assert.deepEqual([...released].sort(), [0, 1, 2])
+      assert.deepEqual(gunzipSync(Buffer.concat(out.flatMap((m) => m.pieces))), Buffer.concat(blocks))
+    }
+  })
   it('maps media types', () => {
     assert.equal(compressionOfMediaType('application/vnd.oci.image.layer.v1.tar+zstd'), 'zstd')
     assert.equal(compressionOfMediaType('application/vnd.docker.image.rootfs.diff.tar.gzip'), 'gzip')
@@ -128,6 +159,11 @@ describe('packLayer', { skip: !isRoot && 'needs root' }, () => {
       assert.equal(scanned, tar.length)
       assert.equal(res.mediaType, layerMediaType(kind))
       if (kind === 'uncompressed') assert.equal(res.diffID, res.digest)
+      // the same bytes when written straight to a file (the packing thread's sink)
+      const fd = openSync(join(w, `layer.fd.${kind}`), 'wx')
+      const viaFile = await packLayer({ upperDir: join(w, 'src'), mode: 'plain' }, { fd }, { compression: kind }).finally(() => closeSync(fd))
+      assert.deepEqual(viaFile, res)
+      assert.deepEqual(await readFile(join(w, `layer.fd.${kind}`)), bytes)
       const dest = join(w, `out-${kind}`)
       await mkdir(dest)
       const applied = await applyLayer(createReadStream(blob).compose(decompressStream()), dest, { mode: 'plain' })

@@ -3,8 +3,7 @@
  * hashing and the file write of a layer run here, off the main thread, so that a build's other
  * steps go on meanwhile. One message per job; the compressed blob is written to `dest`.
  */
-import { createWriteStream } from 'node:fs'
-import { pipeline } from 'node:stream/promises'
+import { closeSync, openSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import type { PackJob, PackReply } from './pack-thread.ts'
 import { packLayer } from './write-layer.ts'
@@ -21,7 +20,15 @@ port.on('message', (msg: PackJob | { cancel: number }) => {
   const ac = new AbortController()
   running.set(msg.id, ac)
   const opts = { compression: msg.compression, mtime: msg.mtime, signal: ac.signal, ...(msg.level !== undefined ? { level: msg.level } : {}) }
-  packLayer({ upperDir: msg.upperDir }, (s) => pipeline(s, createWriteStream(msg.dest, { flags: 'wx' })), opts).then(
+  const pack = async () => {
+    const fd = openSync(msg.dest, 'wx')
+    try {
+      return await packLayer({ upperDir: msg.upperDir }, { fd }, opts)
+    } finally {
+      closeSync(fd)
+    }
+  }
+  pack().then(
     (result) => port.postMessage({ id: msg.id, result } satisfies PackReply),
     (err: Error & { code?: string }) => port.postMessage({ id: msg.id, error: { message: err.message, code: err.code ?? '' } } satisfies PackReply),
   ).finally(() => running.delete(msg.id))

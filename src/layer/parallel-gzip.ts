@@ -9,6 +9,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { promisify } from 'node:util'
+import * as zlib from 'node:zlib'
 import { constants, deflateRawSync, gzip, type ZlibOptions } from 'node:zlib'
 
 const gzipAsync = promisify(gzip)
@@ -75,13 +76,102 @@ export function blockOptions(block: Buffer, level: number): ZlibOptions {
   return { level }
 }
 
-export class ParallelGzip extends Transform {
+/** zlib's crc32 (node ≥ 20.15); without it, stored members are made by zlib too. */
+const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
+const STORED_MAX = 65535
+
+/**
+ * One output unit in order: its bytes as pieces (written or hashed one after another), and, when
+ * the pieces point into the input block, `done` to call once they have been consumed.
+ */
+export interface Member {
+  pieces: Buffer[]
+  done?: () => void
+}
+
+/**
+ * A gzip member holding `block` in stored deflate blocks, made here (a crc32, no thread-pool round
+ * trip through zlib's level 0, which gives the same bytes: header mtime 0, XFL 4, OS 3/unix). The
+ * framing is small pieces between slices of `block`; `copy` joins them into one new buffer.
+ */
+export function storedMember(block: Buffer, crc: (data: Uint8Array) => number, copy: boolean): Buffer[] {
+  const n = block.length
+  const parts = Math.max(1, Math.ceil(n / STORED_MAX))
+  const frame = Buffer.allocUnsafe(10 + 5 * parts + 8)
+  frame.set([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3], 0)
+  const pieces: Buffer[] = []
+  let f = 10
+  for (let i = 0, off = 0; i < parts; i++) {
+    const len = Math.min(STORED_MAX, n - off)
+    frame[f] = i === parts - 1 ? 1 : 0 // BFINAL on the last, BTYPE 00 (stored)
+    frame.writeUInt16LE(len, f + 1)
+    frame.writeUInt16LE(~len & 0xffff, f + 3)
+    pieces.push(frame.subarray(i === 0 ? 0 : f, f + 5), block.subarray(off, off + len))
+    f += 5
+    off += len
+  }
+  frame.writeUInt32LE(crc(block) >>> 0, f)
+  frame.writeUInt32LE(n >>> 0, f + 4)
+  pieces.push(frame.subarray(f, f + 8))
+  return copy ? [Buffer.concat(pieces)] : pieces
+}
+
+/**
+ * Turns blocks into gzip members, `parallel` of them in flight on libuv's thread pool (stored
+ * ones are made at once, on this thread), and hands the members back in input order. With
+ * `inPlace`, a stored member points into its block, which is released by the member's `done`.
+ */
+export class GzipMembers {
   readonly #level: number
   readonly #parallel: number
+  readonly #inPlace: boolean
+  readonly #inflight: Promise<Member>[] = []
+
+  constructor(level: number, parallel = 2, o: { inPlace?: boolean } = {}) {
+    this.#level = level
+    this.#parallel = Math.max(1, parallel)
+    this.#inPlace = o.inPlace === true
+  }
+
+  /**
+   * Queues one block (one member); `release` is called once its bytes are no longer read. Resolves
+   * with the members that are done, in order, once at most `parallel` blocks are in flight.
+   */
+  async add(block: Buffer, release?: () => void): Promise<Member[]> {
+    const opts = blockOptions(block, this.#level)
+    if (opts.level === 0 && crc32) {
+      const pieces = storedMember(block, crc32, !this.#inPlace)
+      if (!this.#inPlace) release?.()
+      this.#inflight.push(Promise.resolve(this.#inPlace && release ? { pieces, done: release } : { pieces }))
+    } else {
+      // one output chunk per block: zlib's default 16 KiB chunks cost ~1 ms of main-thread callbacks per MiB
+      const job = gzipAsync(block, { ...opts, chunkSize: OUT_CHUNK })
+      // zlib is done with the input once the output exists: the buffer can take the next block
+      if (release) job.then(release, () => undefined)
+      job.catch(() => undefined) // awaited in order; avoids an unhandled rejection after an abort
+      this.#inflight.push(job.then((b) => ({ pieces: [b] })))
+    }
+    return this.#doneDownTo(this.#parallel)
+  }
+
+  /** The members still in flight, in order. */
+  finish(): Promise<Member[]> {
+    return this.#doneDownTo(0)
+  }
+
+  async #doneDownTo(limit: number): Promise<Member[]> {
+    const out: Member[] = []
+    while (this.#inflight.length > limit) out.push(await (this.#inflight.shift() as Promise<Member>))
+    return out
+  }
+}
+
+/** A gzip Transform over GzipMembers: the input is cut into GZIP_BLOCK blocks by offset. */
+export class ParallelGzip extends Transform {
+  readonly #members: GzipMembers
   #pending: Buffer[] = []
   #pendingLen = 0
   #sawInput = false
-  readonly #inflight: Promise<Buffer>[] = []
   /**
    * Block buffers to assemble blocks from several chunks, reused once their block is compressed:
    * a fresh 1 MiB buffer per block cost more in page faults than the copy itself.
@@ -90,8 +180,7 @@ export class ParallelGzip extends Transform {
 
   constructor(level: number, parallel = 2) {
     super({ highWaterMark: GZIP_BLOCK })
-    this.#level = level
-    this.#parallel = Math.max(1, parallel)
+    this.#members = new GzipMembers(level, parallel)
   }
 
   /** Cuts whole blocks off the pending bytes: slices of a chunk that holds a whole block, else copies into a pooled buffer. */
@@ -121,22 +210,9 @@ export class ParallelGzip extends Transform {
     return blocks
   }
 
-  async #submit(blocks: { block: Buffer; pooled: boolean }[], limit: number): Promise<void> {
-    for (const { block: b, pooled } of blocks) {
-      // one output chunk per block: zlib's default 16 KiB chunks cost ~1 ms of main-thread callbacks per MiB
-      const job = gzipAsync(b, { ...blockOptions(b, this.#level), chunkSize: OUT_CHUNK })
-      // zlib is done with the input once the output exists: the buffer can take the next block
-      if (pooled) job.then(() => this.#free.push(b), () => undefined)
-      job.catch(() => undefined) // awaited in order below; avoids an unhandled rejection after destroy
-      this.#inflight.push(job)
-      await this.#emitDownTo(limit)
-    }
-  }
-
-  async #emitDownTo(limit: number): Promise<void> {
-    while (this.#inflight.length > limit) {
-      const next = this.#inflight.shift() as Promise<Buffer>
-      this.push(await next)
+  async #submit(blocks: { block: Buffer; pooled: boolean }[]): Promise<void> {
+    for (const { block, pooled } of blocks) {
+      for (const m of await this.#members.add(block, pooled ? () => this.#free.push(block) : undefined)) for (const p of m.pieces) this.push(p)
     }
   }
 
@@ -144,7 +220,7 @@ export class ParallelGzip extends Transform {
     this.#sawInput ||= chunk.length > 0
     this.#pending.push(chunk)
     this.#pendingLen += chunk.length
-    this.#submit(this.#takeBlocks(), this.#parallel).then(() => cb(), cb)
+    this.#submit(this.#takeBlocks()).then(() => cb(), cb)
   }
 
   override _flush(cb: TransformCallback): void {
@@ -152,8 +228,11 @@ export class ParallelGzip extends Transform {
     this.#pending = []
     // an empty input still yields one (empty) member, so the output is valid gzip
     const last = tail.length > 0 || !this.#sawInput ? [{ block: tail, pooled: false }] : []
-    this.#submit(last, this.#parallel)
-      .then(() => this.#emitDownTo(0))
-      .then(() => cb(), cb)
+    this.#submit(last)
+      .then(() => this.#members.finish())
+      .then((rest) => {
+        for (const m of rest) for (const p of m.pieces) this.push(p)
+        cb()
+      }, cb)
   }
 }

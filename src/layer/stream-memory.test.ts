@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, openSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -59,6 +59,18 @@ describe('streaming a 300 MB layer', () => {
     })
     assert.ok(res !== undefined && res.uncompressedSize > SIZE)
     assert.equal(res.size, (await stat(blob)).size)
+    // written straight to a file (the packing thread's way): stored members point into reused tar blocks
+    let viaFile: typeof res | undefined
+    const fileGrowth = await peakRssGrowth(async () => {
+      const fd = openSync(join(w, 'layer.fd.tar.gz'), 'wx')
+      try {
+        viaFile = await packLayer({ upperDir: join(w, 'src'), mode: 'plain' }, { fd }, { compression: 'gzip', level: 1 })
+      } finally {
+        closeSync(fd)
+      }
+    })
+    assert.deepEqual(viaFile, res)
+    assert.ok(fileGrowth < LIMIT, `pack to a file: RSS grew by ${(fileGrowth / 2 ** 20).toFixed(1)} MiB`)
     await mkdir(join(w, 'dest'))
     let diffID = ''
     const applyGrowth = await peakRssGrowth(async () => {
@@ -68,7 +80,7 @@ describe('streaming a 300 MB layer', () => {
     const h = createHash('sha256')
     await pipeline(createReadStream(join(w, 'dest/big.bin')), h)
     assert.equal(h.digest('hex'), fileHash)
-    t.diagnostic(`peak RSS growth: pack ${(packGrowth / 2 ** 20).toFixed(1)} MiB, apply ${(applyGrowth / 2 ** 20).toFixed(1)} MiB`)
+    t.diagnostic(`peak RSS growth: pack ${(packGrowth / 2 ** 20).toFixed(1)} MiB, pack to a file ${(fileGrowth / 2 ** 20).toFixed(1)} MiB, apply ${(applyGrowth / 2 ** 20).toFixed(1)} MiB`)
     assert.ok(packGrowth < LIMIT, `pack RSS grew by ${(packGrowth / 2 ** 20).toFixed(1)} MiB`)
     assert.ok(applyGrowth < LIMIT, `apply RSS grew by ${(applyGrowth / 2 ** 20).toFixed(1)} MiB`)
   })

@@ -116,35 +116,42 @@ function splitUstar(name: Buffer): [Buffer, Buffer] | undefined {
   return undefined
 }
 
-function headerBlock(
+/** Writes one ustar header block into `b` at `at`; the 512 bytes there must be zero. */
+function writeHeaderBlock(
+  b: Buffer,
+  at: number,
   h: TarHeader,
   typeflag: string,
   name: Buffer,
   prefix: Buffer,
   linkname: Buffer,
   num: { uid: number; gid: number; size: number; mtime: number },
-): Buffer {
-  const b = Buffer.alloc(BLOCK)
-  name.copy(b, 0, 0, Math.min(100, name.length))
-  writeOctal(b, 100, 8, h.mode & 0o7777)
-  writeOctal(b, 108, 8, num.uid)
-  writeOctal(b, 116, 8, num.gid)
-  writeOctal(b, 124, 12, num.size)
-  writeOctal(b, 136, 12, num.mtime)
-  b.write(typeflag, 156, 1, 'latin1')
-  linkname.copy(b, 157, 0, Math.min(100, linkname.length))
-  b.write('ustar\x0000', 257, 8, 'latin1')
-  b.write(h.uname, 265, 31, 'utf8')
-  b.write(h.gname, 297, 31, 'utf8')
+): void {
+  name.copy(b, at, 0, Math.min(100, name.length))
+  writeOctal(b, at + 100, 8, h.mode & 0o7777)
+  writeOctal(b, at + 108, 8, num.uid)
+  writeOctal(b, at + 116, 8, num.gid)
+  writeOctal(b, at + 124, 12, num.size)
+  writeOctal(b, at + 136, 12, num.mtime)
+  b.write(typeflag, at + 156, 1, 'latin1')
+  linkname.copy(b, at + 157, 0, Math.min(100, linkname.length))
+  b.write('ustar\x0000', at + 257, 8, 'latin1')
+  if (h.uname !== '') b.write(h.uname, at + 265, 31, 'utf8')
+  if (h.gname !== '') b.write(h.gname, at + 297, 31, 'utf8')
   if (h.type === 'character-device' || h.type === 'block-device') {
-    writeOctal(b, 329, 8, h.devmajor)
-    writeOctal(b, 337, 8, h.devminor)
+    writeOctal(b, at + 329, 8, h.devmajor)
+    writeOctal(b, at + 337, 8, h.devminor)
   }
-  prefix.copy(b, 345, 0, Math.min(155, prefix.length))
-  b.fill(0x20, 148, 156)
+  prefix.copy(b, at + 345, 0, Math.min(155, prefix.length))
+  b.fill(0x20, at + 148, at + 156)
   let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += b[i]
-  b.write(`${sum.toString(8).padStart(6, '0')}\x00 `, 148, 8, 'latin1')
+  for (let i = at; i < at + BLOCK; i++) sum += b[i] as number
+  b.write(`${sum.toString(8).padStart(6, '0')}\x00 `, at + 148, 8, 'latin1')
+}
+
+function headerBlock(...args: Parameters<typeof writeHeaderBlock> extends [Buffer, number, ...infer R] ? R : never): Buffer {
+  const b = Buffer.alloc(BLOCK)
+  writeHeaderBlock(b, 0, ...args)
   return b
 }
 
@@ -157,11 +164,23 @@ export function padding(size: number): Buffer {
 /** The end-of-archive marker: two zero blocks. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK)
 
-/**
- * Encodes one entry's header: an optional PAX `x` header (+ its padded data) followed by the
- * ustar header block. The body (h.size bytes) and `padding(h.size)` follow it on the wire.
- */
-export function encodeHeader(h: TarHeader): Buffer {
+interface HeaderPlan {
+  recs: Buffer[]
+  name: Buffer
+  prefix: Buffer
+  link: Buffer
+  num: { uid: number; gid: number; size: number; mtime: number }
+}
+
+const NUMERIC_FIELDS = [
+  ['uid', 8],
+  ['gid', 8],
+  ['size', 12],
+  ['mtime', 12],
+] as const
+
+/** What a header needs: the PAX records for what does not fit ustar, and the ustar fields. */
+function planHeader(h: TarHeader): HeaderPlan {
   if (h.name === '') throw new InvalidArgumentError('tar: entry with empty name')
   if (h.name.includes('\0') || h.linkname.includes('\0')) throw new InvalidArgumentError(`tar: NUL in name ${JSON.stringify(h.name)}`)
   const recs: Buffer[] = []
@@ -169,20 +188,15 @@ export function encodeHeader(h: TarHeader): Buffer {
   let split = splitUstar(nameBuf)
   if (split === undefined) {
     recs.push(paxRecord('path', nameBuf))
-    split = [Buffer.alloc(0), nameBuf.subarray(0, 100)]
+    split = [EMPTY, nameBuf.subarray(0, 100)]
   }
-  let link = Buffer.from(h.linkname, 'utf8')
+  let link = h.linkname === '' ? EMPTY : Buffer.from(h.linkname, 'utf8')
   if (link.length > 100) {
     recs.push(paxRecord('linkpath', link))
     link = link.subarray(0, 100)
   }
   const num = { uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime }
-  for (const [key, width] of [
-    ['uid', 8],
-    ['gid', 8],
-    ['size', 12],
-    ['mtime', 12],
-  ] as const) {
+  for (const [key, width] of NUMERIC_FIELDS) {
     const v = h[key]
     if (!Number.isFinite(v) || (key !== 'mtime' && (v < 0 || !Number.isInteger(v)))) {
       throw new InvalidArgumentError(`tar: invalid ${key} ${v} for ${JSON.stringify(h.name)}`)
@@ -194,19 +208,43 @@ export function encodeHeader(h: TarHeader): Buffer {
   }
   if (Buffer.byteLength(h.uname) > 31) recs.push(paxRecord('uname', h.uname))
   if (Buffer.byteLength(h.gname) > 31) recs.push(paxRecord('gname', h.gname))
-  for (const name of [...h.xattrs.keys()].sort()) recs.push(paxRecord(`SCHILY.xattr.${name}`, h.xattrs.get(name) as Buffer))
-  const main = headerBlock(h, TYPEFLAG[h.type], split[1], split[0], link, num)
-  if (recs.length === 0) return main
-  const data = Buffer.concat(recs)
+  if (h.xattrs.size > 0) for (const name of [...h.xattrs.keys()].sort()) recs.push(paxRecord(`SCHILY.xattr.${name}`, h.xattrs.get(name) as Buffer))
+  return { recs, name: split[1], prefix: split[0], link, num }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * Encodes one entry's header: an optional PAX `x` header (+ its padded data) followed by the
+ * ustar header block. The body (h.size bytes) and `padding(h.size)` follow it on the wire.
+ */
+export function encodeHeader(h: TarHeader): Buffer {
+  const p = planHeader(h)
+  const main = headerBlock(h, TYPEFLAG[h.type], p.name, p.prefix, p.link, p.num)
+  if (p.recs.length === 0) return main
+  const data = Buffer.concat(p.recs)
   const base = h.name.replace(/\/+$/, '').split('/').pop() ?? 'entry'
   const paxName = Buffer.from(`PaxHeaders/${base.replace(/[^\x20-\x7e]/g, '_')}`.slice(0, 100), 'latin1')
-  const paxHdr = headerBlock(makeHeader({ name: '', type: 'file', mode: 0o644 }), 'x', paxName, Buffer.alloc(0), Buffer.alloc(0), {
+  const paxHdr = headerBlock(makeHeader({ name: '', type: 'file', mode: 0o644 }), 'x', paxName, EMPTY, EMPTY, {
     uid: 0,
     gid: 0,
     size: data.length,
-    mtime: num.mtime,
+    mtime: p.num.mtime,
   })
   return Buffer.concat([paxHdr, data, padding(data.length), main])
+}
+
+/**
+ * Writes `h` straight into `target` at `at` when it is one ustar block (no PAX records) and fits;
+ * returns false otherwise, for the caller to use encodeHeader. The same bytes either way.
+ */
+export function encodeHeaderInto(h: TarHeader, target: Buffer, at: number): boolean {
+  if (at + BLOCK > target.length) return false
+  const p = planHeader(h)
+  if (p.recs.length > 0) return false
+  target.fill(0, at, at + BLOCK)
+  writeHeaderBlock(target, at, h, TYPEFLAG[h.type], p.name, p.prefix, p.link, p.num)
+  return true
 }
 
 function formatPaxTime(t: number): string {

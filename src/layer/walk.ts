@@ -6,11 +6,10 @@
  * dir: char devices 0:0 become `.wh.<name>` whiteouts and opaque dirs get a
  * `<dir>/.wh..wh..opq` marker right after the dir entry.
  */
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs'
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
 import { xattr } from '../core/native.ts'
 import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
 import { makeHeader, type TarHeader } from './tar-header.ts'
-import type { TarSourceEntry } from './tar-writer.ts'
 
 export type WalkMode = 'overlay' | 'plain'
 
@@ -26,14 +25,17 @@ export interface WalkOptions {
 
 export const WHITEOUT_PREFIX = '.wh.'
 export const OPAQUE_MARKER = '.wh..wh..opq'
-const READ_CHUNK = 1024 * 1024
+
 /**
- * Metadata calls and files use synchronous fs calls: each is a few µs on a warm cache, while the
- * async versions are latency-bound (one thread-pool round trip per call left the walk ~75% idle;
- * async 1 MiB reads of W1's 50 MB file left it idle 80 ms of 280). Files up to this size are read
- * whole; larger ones in 1 MiB chunks, one per pull, so a big file never sits in memory.
+ * One entry of a layer: its tar header and, for a regular file, where its body is read from. The
+ * walk itself reads no file: the tar writer reads each body straight into its output blocks
+ * (tar-blocks.ts), so file data is copied once, by the kernel.
  */
-const SYNC_READ_MAX = 256 * 1024
+export interface LayerEntry {
+  header: TarHeader
+  /** The absolute path of a regular file's body (`header.size` bytes). */
+  file?: string
+}
 
 /** Overlay-internal xattrs: never copied into a layer. */
 export function isOverlayXattr(name: string): boolean {
@@ -88,39 +90,6 @@ export function devMinor(rdev: bigint): number {
   return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn))
 }
 
-function readSmallFile(path: string, size: number): Buffer {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
-  try {
-    const buf = Buffer.allocUnsafe(size)
-    let off = 0
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, null)
-      if (n === 0) break // shrank: the writer reports the size mismatch
-      off += n
-    }
-    return off === size ? buf : buf.subarray(0, off)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
-  try {
-    let left = size
-    while (left > 0) {
-      const n = Math.min(left, READ_CHUNK)
-      const buf = Buffer.allocUnsafe(n)
-      const bytesRead = readSync(fd, buf, 0, n, null)
-      if (bytesRead === 0) return // shrank: the writer reports the size mismatch
-      left -= bytesRead
-      yield bytesRead === n ? buf : buf.subarray(0, bytesRead)
-    }
-  } finally {
-    closeSync(fd)
-  }
-}
-
 interface WalkState {
   root: string
   overlay: boolean
@@ -134,11 +103,15 @@ function base(st: Stats, s: WalkState, name: string, type: TarHeader['type']): T
   return makeHeader({ name, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtime: s.mtime })
 }
 
-function marker(name: string, mtime: number): TarSourceEntry {
+function marker(name: string, mtime: number): LayerEntry {
   return { header: makeHeader({ name, type: 'file', mode: 0, mtime }) }
 }
 
-async function* walkDir(s: WalkState, rel: string): AsyncGenerator<TarSourceEntry> {
+/**
+ * Synchronous, like every fs call here: each is a few µs on a warm cache, while the async versions
+ * are latency-bound (one thread-pool round trip per call left the walk ~75% idle).
+ */
+function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
   const names = sortByBytes(readdirSync(rel === '' ? s.root : `${s.root}/${rel}`))
   for (const name of names) {
     throwIfAborted(s.signal)
@@ -180,9 +153,7 @@ async function* walkDir(s: WalkState, rel: string): AsyncGenerator<TarSourceEntr
       s.links.set(key, childRel)
     }
     if (st.isFile()) {
-      const size = st.size
-      const body = size <= SYNC_READ_MAX ? readSmallFile(abs, size) : () => fileBody(abs, size)
-      yield { header: { ...base(st, s, childRel, 'file'), size, xattrs }, body }
+      yield { header: { ...base(st, s, childRel, 'file'), size: st.size, xattrs }, file: abs }
     } else if (st.isSymbolicLink()) {
       yield { header: { ...base(st, s, childRel, 'symlink'), linkname: readlinkSync(abs), xattrs } }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
@@ -196,7 +167,7 @@ async function* walkDir(s: WalkState, rel: string): AsyncGenerator<TarSourceEntr
 }
 
 /** The entries of a layer tar for `root`, in deterministic order. */
-export function walkLayerEntries(root: string, opts: WalkOptions = {}): AsyncGenerator<TarSourceEntry> {
+export function walkLayerEntries(root: string, opts: WalkOptions = {}): Generator<LayerEntry> {
   const mtime = opts.mtime ?? 0
   return walkDir({ root, overlay: (opts.mode ?? 'overlay') === 'overlay', mtime, exclude: opts.exclude, signal: opts.signal, links: new Map() }, '')
 }

@@ -51,6 +51,13 @@ export interface LayerStoreOptions {
   packThread?: PackThread
 }
 
+/** How a cache export compresses layer blobs (see build/cache.ts compressionPlan). */
+export interface BlobPlan {
+  compression: Compression
+  level?: number
+  force: boolean
+}
+
 /**
  * Layer records under `<root>/<id>.json` plus `<root>/by-diffid/<hex>` aliases. Materializes
  * layers lazily: a snapshot is extracted from a blob only when an op needs it, and a blob is
@@ -232,12 +239,25 @@ export class LayerStore {
     })
   }
 
-  /** The layer's diffID, packing its snapshot once (into nowhere) to compute it if unknown. */
-  async diffID(id: string, signal: AbortSignal): Promise<Digest> {
+  /**
+   * The layer's diffID, packing its snapshot once to compute it if unknown: into nowhere, or with
+   * `packAs` into the blob a cache export of this build will want anyway (one walk, not two).
+   */
+  async diffID(id: string, signal: AbortSignal, packAs?: BlobPlan): Promise<Digest> {
     const rec = await this.must(id)
     if (rec.diffID) return rec.diffID
-    await this.ensureBlob(id, 'uncompressed', signal, { store: false })
+    if (packAs) await this.exportBlob(id, packAs, signal)
+    else await this.ensureBlob(id, 'uncompressed', signal, { store: false })
     return (await this.must(id)).diffID as Digest
+  }
+
+  /**
+   * The blob a cache export wants for a layer. The exporter, the prepacker and an image's diffID
+   * all ask through here, so they share one pack (ensureBlob is shared by its options).
+   */
+  exportBlob(id: string, plan: BlobPlan, signal: AbortSignal, o: { offThread?: boolean } = {}): Promise<Descriptor> {
+    const level = plan.level !== undefined ? { level: plan.level } : {}
+    return this.ensureBlob(id, plan.compression, signal, { force: plan.force, lazy: true, ...level, ...(o.offThread ? { offThread: true } : {}) })
   }
 
   /**

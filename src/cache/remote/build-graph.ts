@@ -1,3 +1,4 @@
+import { mapLimit } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
 import type { Digest } from '../../core/digest.ts'
 import type { SolvedRecord } from '../../solver/solver.ts'
@@ -14,6 +15,9 @@ export interface ExportStep {
   /** True for ops without inputs (sources): they are records but never carry results. */
   isRoot: boolean
 }
+
+/** Layer blobs made or looked up at once by the graph builder. */
+const BLOB_CONCURRENCY = 3
 
 export interface GraphOptions {
   mode: 'min' | 'max'
@@ -61,20 +65,18 @@ export async function buildCacheGraph(steps: readonly ExportStep[], o: GraphOpti
     return rec
   }
 
+  const wanted: { step: ExportStep; rec: GraphRecord }[] = []
   for (const step of steps) {
     const rec = add(step)
     if (!rec || step.isRoot || step.layers.length === 0) continue
-    const wanted = o.mode === 'max' || o.finals.includes(step.id) || isPrefixOfFinal(step.layers)
-    if (!wanted) continue
-    const chain: Descriptor[] = []
-    for (const id of step.layers) {
-      let d = blobs.get(id)
-      if (!d) {
-        d = await o.layerBlob(id)
-        blobs.set(id, d)
-      }
-      chain.push(d)
-    }
+    if (o.mode === 'max' || o.finals.includes(step.id) || isPrefixOfFinal(step.layers)) wanted.push({ step, rec })
+  }
+  // every blob at once (a few at a time): a layer still being packed elsewhere does not hold up the others
+  const ids = [...new Set(wanted.flatMap((w) => w.step.layers))]
+  const descs = await mapLimit(ids, BLOB_CONCURRENCY, (id) => o.layerBlob(id))
+  for (const [i, id] of ids.entries()) blobs.set(id, descs[i] as Descriptor)
+  for (const { step, rec } of wanted) {
+    const chain = step.layers.map((id) => blobs.get(id) as Descriptor)
     builder.addResult(rec, chain, await o.createdAt(step.layers[step.layers.length - 1] as string))
   }
   return { builder, blobs }

@@ -66,15 +66,12 @@ export async function exportCache(
   d: CacheExportDeps,
 ): Promise<CacheExportResult> {
   const { signal } = d
+  const plan = { compression: o.compression, force: o.forceCompression, ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}) }
   const { builder } = await buildCacheGraph(steps, {
     mode: o.mode,
     finals,
     layerBlob: async (id) => {
-      const desc = await d.layers.ensureBlob(id, o.compression, signal, {
-        force: o.forceCompression,
-        lazy: true,
-        ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
-      })
+      const desc = await d.layers.exportBlob(id, plan, signal)
       return annotatedLayer(d.layers, id, desc, signal)
     },
     createdAt: (id) => layerTime(d.layers, id),
