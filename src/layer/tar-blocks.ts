@@ -43,8 +43,8 @@ export function* tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): G
       }
     }
   }
+  throwIfAborted(o.signal) // then at each block: the entry source (the walk) checks per entry
   for (const { header, file } of entries) {
-    throwIfAborted(o.signal)
     if (encodeHeaderInto(header, block, pos)) {
       pos += BLOCK
       if (pos === size) {

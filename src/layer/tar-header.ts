@@ -95,10 +95,17 @@ export function parsePax(data: Buffer, what: string): Map<string, Buffer> {
 
 const OCTAL_MAX = (width: number): number => 8 ** (width - 1) - 1
 
+/** `value` (an integer that fits) as width-1 zero-padded octal digits and a NUL, digit by digit. */
 function writeOctal(block: Buffer, off: number, width: number, value: number): void {
-  block.write(value.toString(8).padStart(width - 1, '0'), off, width - 1, 'latin1')
+  let v = value
+  for (let i = off + width - 2; i >= off; i--) {
+    block[i] = 0x30 + (v % 8)
+    v = Math.floor(v / 8)
+  }
   block[off + width - 1] = 0
 }
+
+const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1')
 
 function fits(value: number, width: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= OCTAL_MAX(width)
@@ -133,9 +140,9 @@ function writeHeaderBlock(
   writeOctal(b, at + 116, 8, num.gid)
   writeOctal(b, at + 124, 12, num.size)
   writeOctal(b, at + 136, 12, num.mtime)
-  b.write(typeflag, at + 156, 1, 'latin1')
+  b[at + 156] = typeflag.charCodeAt(0)
   linkname.copy(b, at + 157, 0, Math.min(100, linkname.length))
-  b.write('ustar\x0000', at + 257, 8, 'latin1')
+  USTAR_MAGIC.copy(b, at + 257)
   if (h.uname !== '') b.write(h.uname, at + 265, 31, 'utf8')
   if (h.gname !== '') b.write(h.gname, at + 297, 31, 'utf8')
   if (h.type === 'character-device' || h.type === 'block-device') {
@@ -146,7 +153,8 @@ function writeHeaderBlock(
   b.fill(0x20, at + 148, at + 156)
   let sum = 0
   for (let i = at; i < at + BLOCK; i++) sum += b[i] as number
-  b.write(`${sum.toString(8).padStart(6, '0')}\x00 `, at + 148, 8, 'latin1')
+  writeOctal(b, at + 148, 7, sum) // six digits and a NUL, then a space, as GNU tar writes it
+  b[at + 155] = 0x20
 }
 
 function headerBlock(...args: Parameters<typeof writeHeaderBlock> extends [Buffer, number, ...infer R] ? R : never): Buffer {

@@ -60,17 +60,21 @@ function xattrValue(path: string, name: string): string | undefined {
   }
 }
 
+/** What most entries carry: nothing (shared, never modified). */
+const NO_XATTRS: { kept: Map<string, Buffer>; overlayNames: string[] } = { kept: new Map(), overlayNames: [] }
+
 function readXattrs(path: string, overlay: boolean): { kept: Map<string, Buffer>; overlayNames: string[] } {
-  const kept = new Map<string, Buffer>()
-  const overlayNames: string[] = []
   let names: string[]
   try {
     names = xattr().listAttributesSync(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return { kept, overlayNames }
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return NO_XATTRS
     throw err
   }
+  if (names.length === 0) return NO_XATTRS
+  const kept = new Map<string, Buffer>()
+  const overlayNames: string[] = []
   for (const name of names.sort()) {
     if (isOverlayXattr(name)) {
       if (overlay) overlayNames.push(name)
@@ -99,8 +103,23 @@ interface WalkState {
   links: Map<string, string>
 }
 
-function base(st: Stats, s: WalkState, name: string, type: TarHeader['type']): TarHeader {
-  return makeHeader({ name, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtime: s.mtime })
+/** An entry's header from its lstat: one object literal per entry (the walk makes thousands). */
+function base(st: Stats, s: WalkState, name: string, type: TarHeader['type'], more: Partial<TarHeader> = {}): TarHeader {
+  return {
+    name,
+    type,
+    mode: Number(st.mode) & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: more.size ?? 0,
+    mtime: s.mtime,
+    linkname: more.linkname ?? '',
+    uname: '',
+    gname: '',
+    devmajor: more.devmajor ?? 0,
+    devminor: more.devminor ?? 0,
+    xattrs: more.xattrs ?? NO_XATTRS.kept,
+  }
 }
 
 function marker(name: string, mtime: number): LayerEntry {
@@ -136,7 +155,7 @@ function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
       }
     }
     if (st.isDirectory()) {
-      yield { header: { ...base(st, s, `${childRel}/`, 'directory'), xattrs } }
+      yield { header: base(st, s, `${childRel}/`, 'directory', { xattrs }) }
       if (s.overlay && overlayNames.some((n) => n.endsWith('.overlay.opaque') && xattrValue(abs, n) === 'y')) {
         yield marker(`${childRel}/${OPAQUE_MARKER}`, s.mtime)
       }
@@ -147,20 +166,20 @@ function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
       const key = `${st.dev}:${st.ino}`
       const first = s.links.get(key)
       if (first !== undefined) {
-        yield { header: { ...base(st, s, childRel, 'link'), linkname: first } }
+        yield { header: base(st, s, childRel, 'link', { linkname: first }) }
         continue
       }
       s.links.set(key, childRel)
     }
     if (st.isFile()) {
-      yield { header: { ...base(st, s, childRel, 'file'), size: st.size, xattrs }, file: abs }
+      yield { header: base(st, s, childRel, 'file', { size: st.size, xattrs }), file: abs }
     } else if (st.isSymbolicLink()) {
-      yield { header: { ...base(st, s, childRel, 'symlink'), linkname: readlinkSync(abs), xattrs } }
+      yield { header: base(st, s, childRel, 'symlink', { linkname: readlinkSync(abs), xattrs }) }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const type = st.isCharacterDevice() ? 'character-device' : 'block-device'
-      yield { header: { ...base(st, s, childRel, type), devmajor: devMajor(BigInt(st.rdev)), devminor: devMinor(BigInt(st.rdev)), xattrs } }
+      yield { header: base(st, s, childRel, type, { devmajor: devMajor(BigInt(st.rdev)), devminor: devMinor(BigInt(st.rdev)), xattrs }) }
     } else if (st.isFIFO()) {
-      yield { header: { ...base(st, s, childRel, 'fifo'), xattrs } }
+      yield { header: base(st, s, childRel, 'fifo', { xattrs }) }
     }
     // sockets are not representable in a layer and are skipped, as containerd does
   }
