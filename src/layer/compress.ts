@@ -71,6 +71,7 @@ class TransformCompressor implements BlockCompressor {
   constructor(t: Transform) {
     this.#t = t
     t.on('data', (c: Buffer) => this.#out.push(c))
+    t.on('error', () => undefined) // surfaced by the next add() (errored) or by finish() (finished rejects)
   }
   #take(): Member[] {
     const out = this.#out
