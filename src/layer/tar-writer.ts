@@ -2,7 +2,8 @@
  * Streaming tar writer: turns an (async) iterable of entries into POSIX pax/ustar bytes.
  * Output is pulled (Readable.from over an async generator), so backpressure reaches the
  * entry source and nothing but the current chunk is held in memory. Small pieces are
- * coalesced into chunks of about 64 KiB.
+ * coalesced into chunks of about 64 KiB. For bodies that arrive as streams (an OCI archive of
+ * blobs); a layer's tar, whose bodies are files, is laid out by tar-blocks.ts with the same headers.
  */
 import { Readable } from 'node:stream'
 import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
