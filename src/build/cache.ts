@@ -141,16 +141,13 @@ export async function exportCaches(
     try {
       const transport = await makeTransport(spec, 'export')
       const withWrap = 'imageManifest' in spec ? { wrap: { ociMediaTypes: spec.ociMediaTypes, imageManifest: spec.imageManifest } } : {}
-      const plan = compressionPlan(spec)
       results[name] = await exportCache(
         steps,
         finals,
         transport,
         {
           mode: spec.mode,
-          compression: plan.compression,
-          ...(plan.level !== undefined ? { compressionLevel: plan.level } : {}),
-          forceCompression: plan.force,
+          blobs: compressionPlan(spec),
           refs: refNames(spec, 'export'),
           ...withWrap,
           merge: spec.attrs.merge !== 'false',

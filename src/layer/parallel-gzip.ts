@@ -9,8 +9,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { promisify } from 'node:util'
-import * as zlib from 'node:zlib'
-import { constants, deflateRawSync, gzip, type ZlibOptions } from 'node:zlib'
+import { constants, deflateRawSync, gzip, type ZlibOptions, crc32 as zlibCrc32 } from 'node:zlib'
 
 const gzipAsync = promisify(gzip)
 
@@ -77,7 +76,7 @@ export function blockOptions(block: Buffer, level: number): ZlibOptions {
 }
 
 /** zlib's crc32 (node ≥ 20.15); without it, stored members are made by zlib too. */
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
+const crc32 = zlibCrc32 as ((data: Uint8Array) => number) | undefined
 const STORED_MAX = 65535
 
 /**

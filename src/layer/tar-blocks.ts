@@ -29,67 +29,57 @@ export function* tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): G
   const size = o.blockSize
   let block = o.alloc()
   let pos = 0
-  /** Zero bytes, as many as asked, across block boundaries. */
-  function* zeros(n: number): Generator<Buffer> {
-    while (n > 0) {
-      const k = Math.min(n, size - pos)
-      block.fill(0, pos, pos + k)
+  /** Hands the full block over and starts the next one. */
+  function* turn(): Generator<Buffer> {
+    yield block
+    throwIfAborted(o.signal)
+    block = o.alloc()
+    pos = 0
+  }
+  /**
+   * The next `n` bytes of the tar, written by `write(into, at, done, k)` (k bytes at `at`, the
+   * `done` before them already written) across block boundaries.
+   */
+  function* span(n: number, write: (into: Buffer, at: number, done: number, k: number) => void): Generator<Buffer> {
+    for (let done = 0; done < n; ) {
+      const k = Math.min(n - done, size - pos)
+      write(block, pos, done, k)
       pos += k
-      n -= k
-      if (pos === size) {
-        yield block
-        block = o.alloc()
-        pos = 0
-      }
+      done += k
+      if (pos === size) yield* turn()
     }
+  }
+  const zeros = (into: Buffer, at: number, _done: number, k: number) => {
+    into.fill(0, at, at + k)
   }
   throwIfAborted(o.signal) // then at each block: the entry source (the walk) checks per entry
   for (const { header, file } of entries) {
     if (encodeHeaderInto(header, block, pos)) {
+      // the usual header, one tar block, written in place (tar blocks never straddle a block boundary)
       pos += BLOCK
-      if (pos === size) {
-        yield block
-        block = o.alloc()
-        pos = 0
-      }
+      if (pos === size) yield* turn()
     } else {
-      const hdr = encodeHeader(header)
-      for (let off = 0; off < hdr.length; ) {
-        const k = Math.min(hdr.length - off, size - pos)
-        hdr.copy(block, pos, off, off + k)
-        pos += k
-        off += k
-        if (pos === size) {
-          yield block
-          block = o.alloc()
-          pos = 0
-        }
-      }
+      const hdr = encodeHeader(header) // with PAX records: longer than one tar block
+      yield* span(hdr.length, (into, at, done, k) => hdr.copy(into, at, done, done + k))
     }
     if (header.size === 0) continue
     if (file === undefined)
       throw new FailedPreconditionError(`tar: ${JSON.stringify(header.name)} has size ${header.size} but no body`, { code: 'ERR_LAYER_SIZE_CHANGED' })
     const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
     try {
-      let left = header.size
-      while (left > 0) {
-        const n = readSync(fd, block, pos, Math.min(left, size - pos), null)
-        if (n === 0) throw sizeChanged(header, header.size - left) // shrank while packing
-        pos += n
-        left -= n
-        if (pos === size) {
-          yield block
-          throwIfAborted(o.signal)
-          block = o.alloc()
-          pos = 0
+      yield* span(header.size, (into, at, done, k) => {
+        for (let got = 0; got < k; ) {
+          const n = readSync(fd, into, at + got, k - got, null)
+          if (n === 0) throw sizeChanged(header, done + got) // shrank while packing
+          got += n
         }
-      }
+      })
     } finally {
       closeSync(fd)
     }
     const rem = header.size % BLOCK
-    if (rem !== 0) yield* zeros(BLOCK - rem)
+    if (rem !== 0) yield* span(BLOCK - rem, zeros)
   }
-  yield* zeros(2 * BLOCK) // end of archive
+  yield* span(2 * BLOCK, zeros) // end of archive
   if (pos > 0) yield block.subarray(0, pos)
 }

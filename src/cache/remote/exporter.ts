@@ -3,8 +3,7 @@ import { mapLimit } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
 import type { Digest } from '../../core/digest.ts'
 import { NotFoundError } from '../../core/errors.ts'
-import type { Compression } from '../../layer/media-type.ts'
-import type { LayerStore } from '../../snapshot/layer-store.ts'
+import type { BlobPlan, LayerStore } from '../../snapshot/layer-store.ts'
 import {
   CACHE_CONFIG_MEDIA_TYPE,
   type CacheGraphBuilder,
@@ -22,10 +21,8 @@ import type { CacheTransport } from './transport.ts'
 
 export interface CacheExportOptions {
   mode: 'min' | 'max'
-  compression: Compression
-  compressionLevel?: number
-  /** Recompress layers that exist in another compression (otherwise they are reused as they are). */
-  forceCompression: boolean
+  /** The layers' compression, level, and whether to recompress layers that exist in another one (else reused as they are). */
+  blobs: BlobPlan
   /** The refs to write (a tag for local/registry, names for s3/azblob, the scope key for gha). */
   refs: readonly string[]
   /** Wrapper form for manifest-style refs (registry, local). */
@@ -66,12 +63,11 @@ export async function exportCache(
   d: CacheExportDeps,
 ): Promise<CacheExportResult> {
   const { signal } = d
-  const plan = { compression: o.compression, force: o.forceCompression, ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}) }
   const { builder } = await buildCacheGraph(steps, {
     mode: o.mode,
     finals,
     layerBlob: async (id) => {
-      const desc = await d.layers.exportBlob(id, plan, signal)
+      const desc = await d.layers.exportBlob(id, o.blobs, signal)
       return annotatedLayer(d.layers, id, desc, signal)
     },
     createdAt: (id) => layerTime(d.layers, id),
