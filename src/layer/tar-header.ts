@@ -31,21 +31,25 @@ export interface TarHeader {
   xattrs: Map<string, Buffer>
 }
 
-/** A header with defaults for everything but name and type. */
+/**
+ * A header with defaults for everything but name and type. Every header is built with the fields
+ * in this one order, so the packer's hot paths see a single object shape (no deoptimisation).
+ */
 export function makeHeader(h: Pick<TarHeader, 'name' | 'type'> & Partial<TarHeader>): TarHeader {
   return {
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 0,
-    linkname: '',
-    uname: '',
-    gname: '',
-    devmajor: 0,
-    devminor: 0,
-    xattrs: new Map(),
-    ...h,
+    name: h.name,
+    type: h.type,
+    mode: h.mode ?? 0o644,
+    uid: h.uid ?? 0,
+    gid: h.gid ?? 0,
+    size: h.size ?? 0,
+    mtime: h.mtime ?? 0,
+    linkname: h.linkname ?? '',
+    uname: h.uname ?? '',
+    gname: h.gname ?? '',
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+    xattrs: h.xattrs ?? new Map(),
   }
 }
 
@@ -93,7 +97,8 @@ export function parsePax(data: Buffer, what: string): Map<string, Buffer> {
 
 // ---------------------------------------------------------------- encoding
 
-const OCTAL_MAX = (width: number): number => 8 ** (width - 1) - 1
+/** The largest value a `width`-byte octal field holds (width-1 digits), for the widths used. */
+const OCTAL_MAX: Record<number, number> = { 7: 8 ** 6 - 1, 8: 8 ** 7 - 1, 12: 8 ** 11 - 1 }
 
 /** `value` (an integer that fits) as width-1 zero-padded octal digits and a NUL, digit by digit. */
 function writeOctal(block: Buffer, off: number, width: number, value: number): void {
@@ -108,7 +113,7 @@ function writeOctal(block: Buffer, off: number, width: number, value: number): v
 const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1')
 
 function fits(value: number, width: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= OCTAL_MAX(width)
+  return Number.isInteger(value) && value >= 0 && value <= (OCTAL_MAX[width] as number)
 }
 
 /** Splits a long name into ustar prefix/name, or returns undefined. */
