@@ -32,8 +32,8 @@ export interface TarHeader {
 }
 
 /**
- * A header with defaults for everything but name and type. Every header is built with the fields
- * in this one order, so the packer's hot paths see a single object shape (no deoptimisation).
+ * A header with defaults for everything but name and type, with its fields in the order the walk
+ * builds its headers in (walk.ts), so that the tar encoder sees one object shape for both.
  */
 export function makeHeader(h: Pick<TarHeader, 'name' | 'type'> & Partial<TarHeader>): TarHeader {
   return {
