@@ -280,9 +280,11 @@ export class LayerStore {
       if (!o.force || compression === 'uncompressed') {
         for (const b of rec.blobs) {
           if (compressionOfMediaType(b.mediaType) !== compression) continue
+          if (!store) return b
+          const local = await this.#localCopy(b)
+          if (local === 'short') continue // made again below, and the new file replaces it
           // lazy: a known blob (local or at a source) is enough; it is read only if someone needs the bytes
-          if (!store || o.lazy) return b
-          if (await this.#o.blobs.stat(b.digest)) return b
+          if (o.lazy || local === 'whole') return b
           const s = await this.openBlob(b, signal)
           if (!s) continue
           const w = await this.#o.blobs.writer({ signal })
@@ -384,14 +386,26 @@ export class LayerStore {
     }
   }
 
-  /** The path of a blob in the local content store, when it is there. */
-  async localBlobPath(desc: Pick<Descriptor, 'digest'>): Promise<string | undefined> {
-    return (await this.#o.blobs.stat(desc.digest)) ? this.#o.blobs.path(desc.digest) : undefined
+  /**
+   * Whether the local content store holds `desc` whole. A file of another size than the descriptor
+   * says is `short`: the remains of a write that never reached the disk (blobs packed off the main
+   * thread are renamed into the store without an fsync, and a crash can leave them empty or cut).
+   * It counts as absent, and the next copy written under its name replaces it.
+   */
+  async #localCopy(desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<'whole' | 'absent' | 'short'> {
+    const st = await this.#o.blobs.stat(desc.digest)
+    if (st === undefined) return 'absent'
+    return desc.size === undefined || desc.size < 0 || st.size === desc.size ? 'whole' : 'short'
+  }
+
+  /** The path of a blob in the local content store, when it is there whole (see #localCopy). */
+  async localBlobPath(desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<string | undefined> {
+    return (await this.#localCopy(desc)) === 'whole' ? this.#o.blobs.path(desc.digest) : undefined
   }
 
   /** A layer blob's bytes from the local content store or any registered source; undefined if none has it. */
   async openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
-    if (await this.#o.blobs.stat(desc.digest)) return this.#o.blobs.open(desc, { signal })
+    if ((await this.#localCopy(desc)) === 'whole') return this.#o.blobs.open(desc, { signal })
     for (const src of this.sources) {
       const s = await src(desc, signal).catch(() => undefined)
       if (s) return s

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { buildBaseImage, cairn, hasStackTrace, missingPrerequisite, readJSON, removeTree, run, steps, tempDir, writeTree } from '../helpers/cairn.ts'
@@ -176,6 +176,27 @@ describe('cache export/import with type=local', { skip }, () => {
       assert.equal(r3.code, 0, r3.stderr)
       assert.deepEqual((await steps(join(e.work, 'remerge3.json'))).filter((x) => !x.cached && /\bRUN\b/.test(x.name)).map((x) => x.name), [])
       assert.equal(await sha(join(e.work, 'remerge3.tar')), await sha(join(e.work, 'remerge2.tar')))
+    })
+    it('a layer blob cut short in the local store (a crash before it reached the disk) is packed again by the next export', async () => {
+      const root = await fresh()
+      const first = join(e.work, 'cache-short-1')
+      assert.equal((await build(root, 'short1', ['--cache-to', `type=local,dest=${first},mode=max`])).code, 0)
+      const victim = (await layerBlobs(first)).find((l) => l.size > 200_000 && l.size < 210_000)
+      assert.ok(victim)
+      // the store's copy loses its second half (a new file: the cache directory holds a hard link to the old one)
+      const stored = join(root, 'content/blobs/sha256', victim.digest.slice(7))
+      const half = (await readFile(stored)).subarray(0, Math.floor(victim.size / 2))
+      await writeFile(`${stored}.cut`, half)
+      await rename(`${stored}.cut`, stored)
+      const second = join(e.work, 'cache-short-2')
+      const r = await build(root, 'short2', ['--cache-to', `type=local,dest=${second},mode=max`])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual((await steps(join(e.work, 'short2.json'))).filter((x) => !x.cached).map((x) => x.name), [], 'a fully cached build')
+      // the new cache and the store both hold the whole blob again
+      for (const p of [join(second, 'blobs/sha256', victim.digest.slice(7)), stored]) {
+        assert.equal((await stat(p)).size, victim.size, p)
+        assert.equal(`sha256:${await sha(p)}`, victim.digest, p)
+      }
     })
     it('an index.json that is garbage', async () => {
       const dest = join(e.work, 'cache-garbage')
