@@ -97,8 +97,8 @@ export function parsePax(data: Buffer, what: string): Map<string, Buffer> {
 
 // ---------------------------------------------------------------- encoding
 
-/** The largest value a `width`-byte octal field holds (width-1 digits), for the widths used. */
-const OCTAL_MAX: Record<number, number> = { 7: 8 ** 6 - 1, 8: 8 ** 7 - 1, 12: 8 ** 11 - 1 }
+/** The largest value an 8- or 12-byte numeric field holds (width-1 octal digits and a NUL). */
+const OCTAL_MAX = { 8: 8 ** 7 - 1, 12: 8 ** 11 - 1 } as const
 
 /** `value` (an integer that fits) as width-1 zero-padded octal digits and a NUL, digit by digit. */
 function writeOctal(block: Buffer, off: number, width: number, value: number): void {
@@ -112,8 +112,8 @@ function writeOctal(block: Buffer, off: number, width: number, value: number): v
 
 const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1')
 
-function fits(value: number, width: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= (OCTAL_MAX[width] as number)
+function fits(value: number, width: keyof typeof OCTAL_MAX): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= OCTAL_MAX[width]
 }
 
 /** Splits a long name into ustar prefix/name, or returns undefined. */
