@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { type Readable, Transform, type TransformCallback, type Writable } from 'node:stream'
+import { finished, pipeline } from 'node:stream/promises'
 import type { Digest } from './digest.ts'
 import { FailedPreconditionError } from './errors.ts'
 
@@ -23,6 +23,50 @@ export class HashingStream extends Transform {
   digest(): Digest {
     this.#digest ??= `sha256:${this.#hash.digest('hex')}` as Digest
     return this.#digest
+  }
+}
+
+/**
+ * A pass-through that also writes what flows through it into `copy`, as a side line that must
+ * never fail the main one: once `copy` errors, `failed` is set and the bytes only pass through.
+ * `copy` is ended when the input ends; backpressure from it slows the main line.
+ */
+export class TeeStream extends Transform {
+  readonly #copy: Writable
+  failed = false
+  constructor(copy: Writable) {
+    super()
+    this.#copy = copy
+    copy.on('error', () => {
+      this.failed = true
+    })
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.failed || this.#copy.write(chunk)) {
+      cb(null, chunk)
+      return
+    }
+    const go = () => {
+      this.#copy.off('drain', go)
+      this.#copy.off('error', go)
+      cb(null, chunk)
+    }
+    this.#copy.on('drain', go)
+    this.#copy.on('error', go)
+  }
+  override _flush(cb: TransformCallback): void {
+    if (this.failed) {
+      cb()
+      return
+    }
+    this.#copy.end()
+    finished(this.#copy).then(
+      () => cb(),
+      () => {
+        this.failed = true
+        cb()
+      },
+    )
   }
 }
 

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { access, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readBlobJSON } from '../content/blob-io.ts'
@@ -85,9 +85,13 @@ export async function resolveOciLayout(spec: string, platform: Platform): Promis
   if (!top) throw new NotFoundError(`${what}: no image ${tag ? `tagged ${tag}` : digest ? `with digest ${digest}` : '(several manifests; name one with :TAG)'}`, { code: 'ERR_IMAGE_NOT_FOUND' })
   const manifest = await selectManifest(read, top, platform, what)
   const config = (await read(manifest.config)) as ImageConfig
-  const blobSource: BlobSource = async (desc) => {
-    const p = blobPath(desc.digest)
-    return (await stat(p).then(() => true, () => false)) ? createReadStream(p, { highWaterMark: 1 << 20 }) : undefined
+  const layers = new Set(manifest.layers.map((l) => l.digest))
+  const blobSource: BlobSource = {
+    has: (desc) => layers.has(desc.digest) || existsSync(blobPath(desc.digest)),
+    open: async (desc) => {
+      const p = blobPath(desc.digest)
+      return (await stat(p).then(() => true, () => false)) ? createReadStream(p, { highWaterMark: 1 << 20 }) : undefined
+    },
   }
   return { ref: spec, digest: top.digest, manifest, config, blobSource }
 }

@@ -1,4 +1,4 @@
-import type { Platform } from '../core/descriptor.ts'
+import type { Descriptor, Platform } from '../core/descriptor.ts'
 import { FailedPreconditionError, NotFoundError } from '../core/errors.ts'
 import { readAllLimited } from '../core/streams.ts'
 import { isIndexType } from '../oci/media-types.ts'
@@ -36,9 +36,8 @@ export async function resolveRegistryImage(client: RegistryClient, ref: ImageRef
   const config = JSON.parse((await readAllLimited(cfgStream, 4 << 20, `image ${name} config`)).toString('utf8')) as ImageConfig
   const source = `${repo.registry}/${repo.repository}`
   manifest = { ...manifest, layers: manifest.layers.map((l) => ({ ...l, annotations: { ...(l.annotations ?? {}), [SOURCE_ANNOTATION]: source } })) }
-  const blobSource: BlobSource = async (desc, sig) => {
-    if (desc.annotations?.[SOURCE_ANNOTATION] !== source && !manifest.layers.some((l) => l.digest === desc.digest)) return undefined
-    return repo.getBlob(desc, { signal: sig })
-  }
+  const has = (desc: Pick<Descriptor, 'digest' | 'annotations'>) =>
+    desc.annotations?.[SOURCE_ANNOTATION] === source || manifest.layers.some((l) => l.digest === desc.digest)
+  const blobSource: BlobSource = { has, open: async (desc, sig) => (has(desc) ? repo.getBlob(desc, { signal: sig }) : undefined) }
   return { ref: name, digest: top.digest, manifest, config, blobSource }
 }

@@ -9,7 +9,7 @@ import { type Digest, hexOf } from '../core/digest.ts'
 import { FailedPreconditionError, NotFoundError } from '../core/errors.ts'
 import { applyLayer } from '../layer/apply.ts'
 import { compressStream, decompressStream } from '../layer/compress.ts'
-import { HashingStream } from '../core/streams.ts'
+import { HashingStream, TeeStream } from '../core/streams.ts'
 import { type Compression, compressionOfMediaType, layerMediaType } from '../layer/media-type.ts'
 import type { PackThread } from '../layer/pack-thread.ts'
 import { type PackResult, packLayer } from '../layer/write-layer.ts'
@@ -17,8 +17,13 @@ import { isSecretLeak, type LayerScannerFactory } from '../secrets/leak-guard.ts
 import { scanTap } from '../secrets/scan-tap.ts'
 import type { Snapshotter } from './snapshotter.ts'
 
-/** Somewhere a layer blob can be read from, besides the local content store (an imported cache, a layout). */
-export type BlobSource = (desc: Descriptor, signal: AbortSignal) => Promise<Readable | undefined>
+/** Somewhere a layer blob can be read from, besides the local content store (an imported cache, a registry image, a layout). */
+export interface BlobSource {
+  /** Whether this source holds the blob (answered from what it knows, without asking a server). */
+  has(desc: Pick<Descriptor, 'digest' | 'annotations'>): boolean
+  /** The blob's bytes, or undefined when this source does not have it. */
+  open(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined>
+}
 
 /** What cairn knows about one layer. The snapshot (on disk) and the blobs are each optional. */
 export interface LayerRecord {
@@ -174,21 +179,31 @@ export class LayerStore {
       const rec = await this.must(id)
       let lastErr: unknown
       for (const blob of rec.blobs) {
+        const fetched = (await this.#localCopy(blob)) !== 'whole'
         const stream = await this.openBlob(blob, signal)
         if (!stream) continue
+        // A blob read from a source (a registry image, an imported cache) is kept as it streams past,
+        // as containerd keeps what it pulls: a later export or push of this layer, in this build or
+        // another, then reads it here instead of fetching it again or packing the snapshot.
+        const keep = fetched ? await this.#o.blobs.writer({ signal }).catch(() => undefined) : undefined
+        const tee = keep ? new TeeStream(keep.stream) : undefined
         try {
           await this.#o.snapshotter.create(id)
           const decompress = decompressStream()
           const applied = applyLayer(decompress, this.#o.snapshotter.diffDir(id), { mode: 'overlay', signal })
-          await Promise.all([pipeline(stream, decompress, { signal }), applied])
+          await Promise.all([tee ? pipeline(stream, tee, decompress, { signal }) : pipeline(stream, decompress, { signal }), applied])
           const { diffID, size } = await applied
           checkDiffID(rec, blob, diffID)
           await this.#o.snapshotter.commit(id)
           // the tar's size comes with extracting it: the uncompressed descriptor needs no repacking
           await this.#recordTar(id, diffID, size)
+          // the copy is published only whole and with the blob's digest (commit verifies both)
+          if (keep && tee && !tee.failed) await keep.commit(blob).catch(() => keep.abort())
+          else await keep?.abort()
           return
         } catch (err) {
           lastErr = err
+          await keep?.abort()
           await this.#o.snapshotter.remove(id)
         }
       }
@@ -283,8 +298,11 @@ export class LayerStore {
           if (!store) return b
           const local = await this.#localCopy(b)
           if (local === 'short') continue // made again below, and the new file replaces it
-          // lazy: a known blob (local or at a source) is enough; it is read only if someone needs the bytes
-          if (o.lazy || local === 'whole') return b
+          if (local === 'whole') return b
+          // lazy: a blob a source of this build holds is enough; it is read only if someone needs the bytes.
+          // One known only from an image record (a base pulled by an earlier build) is not: no source
+          // can read it now, so it is made again below, from the snapshot.
+          if (o.lazy && this.sources.some((s) => s.has(b))) return b
           const s = await this.openBlob(b, signal)
           if (!s) continue
           const w = await this.#o.blobs.writer({ signal })
@@ -407,7 +425,8 @@ export class LayerStore {
   async openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
     if ((await this.#localCopy(desc)) === 'whole') return this.#o.blobs.open(desc, { signal })
     for (const src of this.sources) {
-      const s = await src(desc, signal).catch(() => undefined)
+      if (!src.has(desc)) continue
+      const s = await src.open(desc, signal).catch(() => undefined)
       if (s) return s
     }
     return undefined

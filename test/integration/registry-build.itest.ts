@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { haveDockerRegistry, type RunningRegistry, startRegistry } from '../services/registry.ts'
@@ -13,6 +14,19 @@ RUN head -c 300000 /dev/urandom > /app/random && cat /app/app.txt > /app/copy
 RUN echo second > /app/second
 CMD ["cat", "/app/copy"]
 `
+
+/** The layer digests of a local cache's `latest` manifest, each checked to be in the layout whole. */
+async function cacheLayers(dir: string): Promise<string[]> {
+  const index = await readJSON<{ manifests: { digest: string }[] }>(join(dir, 'index.json'))
+  const blob = (d: string) => join(dir, 'blobs', 'sha256', d.slice(7))
+  const manifest = await readJSON<{ layers: { digest: string; size: number }[] }>(blob(index.manifests[0]?.digest ?? ''))
+  for (const l of manifest.layers) {
+    const bytes = await readFile(blob(l.digest))
+    assert.equal(bytes.length, l.size, `${l.digest}: size`)
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, l.digest, `${l.digest}: content`)
+  }
+  return manifest.layers.map((l) => l.digest)
+}
 
 for (const auth of ['none', 'htpasswd', 'token'] as const) {
   describe(`registry (${auth} auth): FROM a registry image, --push, registry and inline caches`, { skip }, () => {
@@ -117,6 +131,34 @@ for (const auth of ['none', 'htpasswd', 'token'] as const) {
       const r2 = await build(await root(), 'in2', ['-t', image, '--cache-from', `type=registry,ref=${image}`, join(work, 'app')])
       assert.equal(r2.code, 0, r2.stderr)
       assert.deepEqual((await steps(join(work, 'in2.json'))).filter((s) => !s.cached && /RUN|COPY/.test(s.name)).map((s) => s.name), [])
+    })
+
+    it('a base image pulled by an earlier build is exported by a later one (mode=max local cache) without the registry', async () => {
+      const r0 = await root()
+      const first = await build(r0, 'pull1', ['-t', 'local/app:1', join(work, 'app')])
+      assert.equal(first.code, 0, first.stderr)
+      const later = join(work, 'later')
+      await writeTree(later, { Dockerfile: 'FROM local/app:1\nRUN echo later > /later\n' })
+      const inspect = await run('skopeo', ['inspect', '--tls-verify=false', ...skopeoCreds(), `docker://${reg.host}/test/base:1.0`])
+      assert.equal(inspect.code, 0, inspect.stderr)
+      const baseLayers = (JSON.parse(inspect.stdout) as { Layers: string[] }).Layers
+      const fetched = () => reg.requests.filter((q) => q.method === 'GET' && q.path.includes('/blobs/sha256:')).length
+
+      // the pull kept the base's blobs: the export hard-links them, the registry is not asked
+      const before = fetched()
+      const dest = join(work, 'later-cache')
+      const r = await build(r0, 'later1', ['--cache-to', `type=local,dest=${dest},mode=max`, later])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(fetched(), before, 'no blob is downloaded again')
+      const layers = await cacheLayers(dest)
+      for (const d of baseLayers) assert.ok(layers.includes(d), `the cache holds the registry's own blob ${d}`)
+
+      // a root that holds no copy of them (made before cairn kept pulled blobs): the layers are packed again
+      for (const d of baseLayers) await rm(join(r0, 'content', 'blobs', 'sha256', d.slice(7)), { force: true })
+      const dest2 = join(work, 'later-cache2')
+      const again = await build(r0, 'later2', ['--cache-to', `type=local,dest=${dest2},mode=max`, later])
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal((await cacheLayers(dest2)).length, layers.length)
     })
 
     if (auth !== 'none') {

@@ -122,13 +122,16 @@ export class ImportedCache implements CacheSource {
   #registerSource(): void {
     if (this.#sourceRegistered) return
     this.#sourceRegistered = true
-    this.#layers.sources.push(async (desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> => {
-      if (!this.#known.has(desc.digest)) return undefined
-      const s = await this.#transport.openBlob(desc, { signal })
-      const v = verifyingStream(desc, `cache ${this.name}: blob ${desc.digest}`)
-      // The consumer reads `v`; errors of either side destroy both.
-      pipeline(s, v).catch(() => {})
-      return v
+    this.#layers.sources.push({
+      has: (desc) => this.#known.has(desc.digest),
+      open: async (desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> => {
+        if (!this.#known.has(desc.digest)) return undefined
+        const s = await this.#transport.openBlob(desc, { signal })
+        const v = verifyingStream(desc, `cache ${this.name}: blob ${desc.digest}`)
+        // The consumer reads `v`; errors of either side destroy both.
+        pipeline(s, v).catch(() => {})
+        return v
+      },
     })
   }
 }
