@@ -10,7 +10,7 @@
 #   BENCH_FS=loop                      state of both builders on a fresh journaled ext4 loop filesystem
 #                                      (bench/work/fs.img, BENCH_FS_SIZE=16G sparse); BENCH_FS=host: in bench/work
 #
-# Needs: node 20, python3 + busybox-static (generator), /usr/bin/time (package `time`, installed if missing),
+# Needs: node 20, python3 + busybox-static (generator), docker-registry (the base image), /usr/bin/time (package `time`, installed if missing),
 # and for the BuildKit side Debian's docker.io (dockerd 20.10 + containerd; `apt-get install -y docker.io`).
 # A private dockerd is started with its own data/exec root and socket under bench/work/docker, no bridge,
 # no iptables, no ip forwarding, and stopped on exit.
@@ -52,6 +52,7 @@ for s in ${SCENARIOS//,/ }; do has "$ALL_SCENARIOS" "$s" || die "unknown scenari
 # ---------------------------------------------------------------- prerequisites
 command -v python3 >/dev/null || die "python3 is needed by the workload generator"
 command -v busybox >/dev/null || die "busybox is needed by the workload generator: apt-get install -y busybox-static"
+command -v docker-registry >/dev/null || die "the base image is served by Debian's docker-registry: apt-get install -y docker-registry"
 if [[ ! -x /usr/bin/time ]]; then
   say "installing GNU time (/usr/bin/time) for peak RSS"
   DEBIAN_FRONTEND=noninteractive apt-get install -y time >/dev/null || die "apt-get install -y time failed"
@@ -232,6 +233,33 @@ timed() {
   fi
 }
 
+# The base image, as a CI runner has it: pulled from a registry. It is built once (FROM scratch + the
+# static busybox, in a root of its own) and pushed to the loopback registry; each builder then pulls it and
+# tags it bench/base. So both hold it as any pulled image: dockerd extracted into its store, cairn
+# extracted with its compressed blobs kept (a cache export reuses those, as BuildKit reuses pulled blobs).
+publish_base() {
+  start_registry
+  BASE_REMOTE=$REGISTRY/bench/busybox:1
+  local log=$LOGS/untimed-publish-base.log
+  "$REPO/bin/cairn" build --root "$STATE/base-publish-root" --progress plain -t "$BASE_REMOTE" --push "$WL/base" >"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; die "building and pushing the base image failed"; }
+  mkdir -p "$WL/base-pull"
+  printf 'FROM %s\n' "$BASE_REMOTE" >"$WL/base-pull/Dockerfile"
+}
+
+# bench/base for BUILDER, pulled from the loopback registry (never timed)
+pull_base() {
+  local log=$LOGS/untimed-$1-base.log
+  if [[ $1 == cairn ]]; then
+    # -o type=local extracts the snapshot too, as a pull into dockerd's store does
+    "$REPO/bin/cairn" build --root "$CAIRN_ROOT" --progress plain -t "$BASE_REF" -o type=image -o "type=local,dest=$STATE/base-rootfs" \
+      "$WL/base-pull" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "cairn could not pull the base image"; }
+    rm -rf "$STATE/base-rootfs"
+  else
+    { dk pull "$BASE_REMOTE" && dk tag "$BASE_REMOTE" "$BASE_REF"; } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "dockerd could not pull the base image"; }
+  fi
+}
+
 # untimed BUILDER WORKLOAD: a build that must succeed (warm-up or base)
 untimed() {
   local log=$LOGS/untimed-$1-$2.log
@@ -250,12 +278,12 @@ fresh() {
     rm -rf "$CAIRN_ROOT"
     # cairn at 9e069a5 did not create <root>/memo before writing the context-hash memo there
     mkdir -p "$CAIRN_ROOT/memo"
-    untimed cairn base
+    pull_base cairn
   else
     dk image rm -f "bench/$w" >/dev/null 2>&1 || true
     dk builder prune -af >/dev/null
     dk image prune -f >/dev/null
-    dk image inspect "$BASE_REF" >/dev/null 2>&1 || untimed buildkit base
+    dk image inspect "$BASE_REF" >/dev/null 2>&1 || pull_base buildkit
   fi
 }
 
@@ -294,7 +322,6 @@ scenario_onefile() {
 # A loopback registry for BuildKit's inline cache (the fastest remote import dockerd's BuildKit offers).
 start_registry() {
   [[ -n $REGISTRY_PID ]] && return
-  command -v docker-registry >/dev/null || die "w1-fresh-cache needs Debian's docker-registry (apt-get install -y docker-registry)"
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$STATE/registry"
@@ -362,14 +389,15 @@ scenario_fresh_cache() {
 }
 
 # base images for both builders (never timed)
+publish_base
 if has "$BUILDERS" cairn; then
   rm -rf "$CAIRN_ROOT"
   mkdir -p "$CAIRN_ROOT/memo"
-  untimed cairn base
+  pull_base cairn
 fi
 if has "$BUILDERS" buildkit; then
-  dk image rm -f "$BASE_REF" >/dev/null 2>&1 || true
-  untimed buildkit base
+  dk image rm -f "$BASE_REF" "$BASE_REMOTE" >/dev/null 2>&1 || true
+  pull_base buildkit
 fi
 
 T_START=$(now_ns)
