@@ -47,7 +47,8 @@ export async function exportImage(
   const docker = out.type === 'docker'
   const layerDescs: (Descriptor & { sourceRepository?: string })[] = []
   for (const lid of layerIds) {
-    const desc = await state.layers.ensureBlob(lid, compression, signal, { store: compression !== 'uncompressed', lazy: push })
+    // a push mounts a blob pulled from another repository of the registry: it needs no bytes for it
+    const desc = await state.layers.ensureBlob(lid, compression, signal, { store: compression !== 'uncompressed', lazy: push, usable: (b) => sourceRepositoryOf(b) !== undefined })
     const plain: Descriptor & { sourceRepository?: string } = { mediaType: docker && compression === 'gzip' ? MediaType.dockerLayerGzip : desc.mediaType, digest: desc.digest, size: desc.size }
     const from = sourceRepositoryOf(desc)
     if (from) plain.sourceRepository = from

@@ -283,9 +283,17 @@ export class LayerStore {
     id: string,
     compression: Compression,
     signal: AbortSignal,
-    o: { store?: boolean; level?: number; force?: boolean; lazy?: boolean; offThread?: boolean } = {},
+    o: {
+      store?: boolean
+      level?: number
+      force?: boolean
+      lazy?: boolean
+      /** With `lazy`: also a blob the caller can use without its bytes (a push mounts it from another repository). */
+      usable?: (b: Descriptor) => boolean
+      offThread?: boolean
+    } = {},
   ): Promise<Descriptor> {
-    return this.#once(`blob:${id}:${compression}:${o.store !== false}:${o.lazy === true}`, async () => {
+    return this.#once(`blob:${id}:${compression}:${o.store !== false}:${o.lazy === true}:${o.usable !== undefined}`, async () => {
       const rec = await this.must(id)
       const store = o.store !== false
       // The uncompressed form is the tar: once its diffID and size are known, its descriptor is too.
@@ -302,7 +310,7 @@ export class LayerStore {
           // lazy: a blob a source of this build holds is enough; it is read only if someone needs the bytes.
           // One known only from an image record (a base pulled by an earlier build) is not: no source
           // can read it now, so it is made again below, from the snapshot.
-          if (o.lazy && this.sources.some((s) => s.has(b))) return b
+          if (o.lazy && (this.sources.some((s) => s.has(b)) || o.usable?.(b) === true)) return b
           const s = await this.openBlob(b, signal)
           if (!s) continue
           const w = await this.#o.blobs.writer({ signal })

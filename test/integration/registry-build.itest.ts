@@ -159,6 +159,15 @@ for (const auth of ['none', 'htpasswd', 'token'] as const) {
       const again = await build(r0, 'later2', ['--cache-to', `type=local,dest=${dest2},mode=max`, later])
       assert.equal(again.code, 0, again.stderr)
       assert.equal((await cacheLayers(dest2)).length, layers.length)
+
+      // a push needs no bytes for them: it mounts them from the repository they were pulled from
+      for (const d of baseLayers) await rm(join(r0, 'content', 'blobs', 'sha256', d.slice(7)), { force: true })
+      const pushed = await build(r0, 'later3', ['-t', `${reg.host}/team/later:1`, '--push', later])
+      assert.equal(pushed.code, 0, pushed.stderr)
+      const mounts = reg.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/team/later/blobs/uploads/') && q.status === 201)
+      assert.ok(mounts.length >= baseLayers.length, `the base layers are mounted, saw ${mounts.length} mounts`)
+      const pushedLayers = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', ...skopeoCreds(), `docker://${reg.host}/team/later:1`])).stdout) as { Layers: string[] }
+      assert.deepEqual(pushedLayers.Layers.slice(0, baseLayers.length), baseLayers)
     })
 
     if (auth !== 'none') {
