@@ -87,6 +87,7 @@ export async function resolveOciLayout(spec: string, platform: Platform): Promis
   const config = (await read(manifest.config)) as ImageConfig
   const layers = new Set(manifest.layers.map((l) => l.digest))
   const blobSource: BlobSource = {
+    remote: false,
     has: (desc) => layers.has(desc.digest) || existsSync(blobPath(desc.digest)),
     open: async (desc) => {
       const p = blobPath(desc.digest)

@@ -38,6 +38,6 @@ export async function resolveRegistryImage(client: RegistryClient, ref: ImageRef
   manifest = { ...manifest, layers: manifest.layers.map((l) => ({ ...l, annotations: { ...(l.annotations ?? {}), [SOURCE_ANNOTATION]: source } })) }
   const has = (desc: Pick<Descriptor, 'digest' | 'annotations'>) =>
     desc.annotations?.[SOURCE_ANNOTATION] === source || manifest.layers.some((l) => l.digest === desc.digest)
-  const blobSource: BlobSource = { has, open: async (desc, sig) => (has(desc) ? repo.getBlob(desc, { signal: sig }) : undefined) }
+  const blobSource: BlobSource = { remote: true, has, open: async (desc, sig) => (has(desc) ? repo.getBlob(desc, { signal: sig }) : undefined) }
   return { ref: name, digest: top.digest, manifest, config, blobSource }
 }

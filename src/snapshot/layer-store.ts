@@ -23,6 +23,8 @@ export interface BlobSource {
   has(desc: Pick<Descriptor, 'digest' | 'annotations'>): boolean
   /** The blob's bytes, or undefined when this source does not have it. */
   open(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined>
+  /** Reached over the network (a registry, a cloud cache): a blob read from it is worth keeping a copy of. */
+  readonly remote: boolean
 }
 
 /** What cairn knows about one layer. The snapshot (on disk) and the blobs are each optional. */
@@ -179,12 +181,13 @@ export class LayerStore {
       const rec = await this.must(id)
       let lastErr: unknown
       for (const blob of rec.blobs) {
-        const fetched = (await this.#localCopy(blob)) !== 'whole'
+        const fetched = (await this.#localCopy(blob)) !== 'whole' && this.sources.some((s) => s.remote && s.has(blob))
         const stream = await this.openBlob(blob, signal)
         if (!stream) continue
-        // A blob read from a source (a registry image, an imported cache) is kept as it streams past,
-        // as containerd keeps what it pulls: a later export or push of this layer, in this build or
-        // another, then reads it here instead of fetching it again or packing the snapshot.
+        // A blob fetched over the network (a registry image, a remote cache) is kept as it streams
+        // past, as containerd keeps what it pulls: a later export or push of this layer, in this build
+        // or another, then reads it here instead of fetching it again or packing the snapshot.
+        // (Blobs of a local cache dir or OCI layout are on this machine already: not copied.)
         const keep = fetched ? await this.#o.blobs.writer({ signal }).catch(() => undefined) : undefined
         const tee = keep ? new TeeStream(keep.stream) : undefined
         try {

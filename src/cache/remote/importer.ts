@@ -123,6 +123,7 @@ export class ImportedCache implements CacheSource {
     if (this.#sourceRegistered) return
     this.#sourceRegistered = true
     this.#layers.sources.push({
+      remote: this.#transport.kind !== 'local',
       has: (desc) => this.#known.has(desc.digest),
       open: async (desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> => {
         if (!this.#known.has(desc.digest)) return undefined
