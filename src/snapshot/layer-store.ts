@@ -201,12 +201,12 @@ export class LayerStore {
           // the tar's size comes with extracting it: the uncompressed descriptor needs no repacking
           await this.#recordTar(id, diffID, size)
           // the copy is published only whole and with the blob's digest (commit verifies both)
-          if (keep && tee && !tee.failed) await keep.commit(blob).catch(() => keep.abort())
-          else await keep?.abort()
+          if (keep && tee && !tee.failed) await keep.commit(blob).catch(() => keep.abort().catch(() => undefined))
+          else await keep?.abort().catch(() => undefined)
           return
         } catch (err) {
           lastErr = err
-          await keep?.abort()
+          await keep?.abort().catch(() => undefined)
           await this.#o.snapshotter.remove(id)
         }
       }
