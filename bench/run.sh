@@ -260,7 +260,7 @@ pull_base() {
   fi
 }
 
-# untimed BUILDER WORKLOAD: a build that must succeed (warm-up or base)
+# untimed BUILDER WORKLOAD: a build that must succeed (a warm-up, or the build a scenario starts from)
 untimed() {
   local log=$LOGS/untimed-$1-$2.log
   if [[ $1 == cairn ]]; then
@@ -319,7 +319,8 @@ scenario_onefile() {
   cp "$ONEFILE_ORIG" "$WL/$ONEFILE"
 }
 
-# A loopback registry for BuildKit's inline cache (the fastest remote import dockerd's BuildKit offers).
+# The loopback registry: it serves the base image (publish_base), and BuildKit's inline cache in w1-fresh-cache
+# (the fastest remote import dockerd's BuildKit offers).
 start_registry() {
   [[ -n $REGISTRY_PID ]] && return
   local port
