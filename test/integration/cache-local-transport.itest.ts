@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -87,6 +87,27 @@ describe('local cache transport: layout behaviour', () => {
       assert.equal(g.records.find((r) => r.results.length > 0)?.results[0]?.chain.length, 1)
       await assert.rejects(imp.writeRef('x', refDocument('x'), MANIFEST_MT), InvalidArgumentError, 'import mode is read-only')
       assert.equal(await createLocalTransport({ dir: join(root, 'none'), mode: 'import' }).readRef('latest'), undefined, 'missing directory → no ref')
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+  test('oci-layout: written by the first export, left as it is by the next, rewritten when damaged or missing', async () => {
+    const root = await tempDir()
+    try {
+      const dir = join(root, 'c')
+      const file = join(dir, 'oci-layout')
+      await exportCache(dir, 'latest', 'a')
+      const first = await stat(file)
+      await exportCache(dir, 'latest', 'b')
+      assert.equal((await stat(file)).ino, first.ino, 'an intact marker is not replaced')
+      await writeFile(file, '{"imageLayoutVersion":"0.9"}')
+      await exportCache(dir, 'latest', 'c')
+      assert.equal(await readFile(file, 'utf8'), '{"imageLayoutVersion":"1.0.0"}')
+      await rm(file)
+      await exportCache(dir, 'latest', 'd')
+      assert.equal(await readFile(file, 'utf8'), '{"imageLayoutVersion":"1.0.0"}')
+      assert.deepEqual(Object.keys(await tags(dir)), ['latest'])
     } finally {
       await rm(root, { recursive: true, force: true })
     }

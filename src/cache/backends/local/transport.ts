@@ -8,7 +8,7 @@
  * previous ref in place.
  */
 import { createReadStream } from 'node:fs'
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Descriptor } from '../../../core/descriptor.ts'
@@ -170,12 +170,17 @@ export function createLocalTransport(opts: LocalTransportOptions): LocalCacheTra
         throw new InvalidArgumentError(`local cache ${dir}: ref document is ${doc.byteLength} bytes (limit ${MAX_CONFIG_SIZE})`)
       const desc: Descriptor = { mediaType, digest: sha256(doc), size: doc.byteLength }
       await mkdir(dir, { recursive: true })
-      await t.putBlob(desc, () => Readable.from([Buffer.from(doc)]), o)
+      // the marker file beside the document (written once: every writer writes the same bytes), then the index
+      const layoutFile = join(dir, 'oci-layout')
+      const marker = readFile(layoutFile, 'utf8').then(
+        (have) => (have === OCI_LAYOUT ? undefined : writeFileAtomic(layoutFile, Buffer.from(OCI_LAYOUT))),
+        () => writeFileAtomic(layoutFile, Buffer.from(OCI_LAYOUT)),
+      )
+      await Promise.all([t.putBlob(desc, () => Readable.from([Buffer.from(doc)]), o), marker])
       await withLock(
         join(dir, 'index.json.lock'),
         async () => {
           throwIfAborted(o.signal)
-          await writeFileAtomic(join(dir, 'oci-layout'), Buffer.from(OCI_LAYOUT))
           const index = await readIndex(dir)
           throwIfAborted(o.signal)
           await writeFileAtomic(indexPath(dir), putTag(index, name, desc))
