@@ -85,10 +85,9 @@ export async function resolveOciLayout(spec: string, platform: Platform): Promis
   if (!top) throw new NotFoundError(`${what}: no image ${tag ? `tagged ${tag}` : digest ? `with digest ${digest}` : '(several manifests; name one with :TAG)'}`, { code: 'ERR_IMAGE_NOT_FOUND' })
   const manifest = await selectManifest(read, top, platform, what)
   const config = (await read(manifest.config)) as ImageConfig
-  const layers = new Set(manifest.layers.map((l) => l.digest))
   const blobSource: BlobSource = {
     remote: false,
-    has: (desc) => layers.has(desc.digest) || existsSync(blobPath(desc.digest)),
+    has: (desc) => existsSync(blobPath(desc.digest)),
     open: async (desc) => {
       const p = blobPath(desc.digest)
       return (await stat(p).then(() => true, () => false)) ? createReadStream(p, { highWaterMark: 1 << 20 }) : undefined

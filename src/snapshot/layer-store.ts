@@ -181,14 +181,14 @@ export class LayerStore {
       const rec = await this.must(id)
       let lastErr: unknown
       for (const blob of rec.blobs) {
-        const fetched = (await this.#localCopy(blob)) !== 'whole' && this.sources.some((s) => s.remote && s.has(blob))
-        const stream = await this.openBlob(blob, signal)
-        if (!stream) continue
+        const got = await this.#open(blob, signal)
+        if (!got) continue
+        const { stream } = got
         // A blob fetched over the network (a registry image, a remote cache) is kept as it streams
         // past, as containerd keeps what it pulls: a later export or push of this layer, in this build
         // or another, then reads it here instead of fetching it again or packing the snapshot.
         // (Blobs of a local cache dir or OCI layout are on this machine already: not copied.)
-        const keep = fetched ? await this.#o.blobs.writer({ signal }).catch(() => undefined) : undefined
+        const keep = got.remote ? await this.#o.blobs.writer({ signal }).catch(() => undefined) : undefined
         const tee = keep ? new TeeStream(keep.stream) : undefined
         try {
           await this.#o.snapshotter.create(id)
@@ -434,11 +434,16 @@ export class LayerStore {
 
   /** A layer blob's bytes from the local content store or any registered source; undefined if none has it. */
   async openBlob(desc: Descriptor, signal: AbortSignal): Promise<Readable | undefined> {
-    if ((await this.#localCopy(desc)) === 'whole') return this.#o.blobs.open(desc, { signal })
+    return (await this.#open(desc, signal))?.stream
+  }
+
+  /** openBlob, also telling whether the bytes come over the network (from a remote source). */
+  async #open(desc: Descriptor, signal: AbortSignal): Promise<{ stream: Readable; remote: boolean } | undefined> {
+    if ((await this.#localCopy(desc)) === 'whole') return { stream: await this.#o.blobs.open(desc, { signal }), remote: false }
     for (const src of this.sources) {
       if (!src.has(desc)) continue
-      const s = await src.open(desc, signal).catch(() => undefined)
-      if (s) return s
+      const stream = await src.open(desc, signal).catch(() => undefined)
+      if (stream) return { stream, remote: src.remote }
     }
     return undefined
   }
