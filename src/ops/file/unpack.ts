@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
+import { PassThrough, pipeline as pipeStreams, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CairnError } from '../../core/errors.ts'
 import { applyLayer } from '../../layer/apply.ts'
 import { decompressStream } from '../../layer/compress.ts'
 import { checksumOk } from '../../layer/tar-decode.ts'
 
-type ArchiveKind = 'tar' | 'gzip' | 'zstd' | 'bzip2' | 'xz'
+export type ArchiveKind = 'tar' | 'gzip' | 'zstd' | 'bzip2' | 'xz'
 
 async function head(path: string, n: number): Promise<Buffer> {
   const fh = await open(path, 'r')
@@ -34,7 +34,7 @@ function compressionOf(b: Buffer): ArchiveKind {
 const isTarHeader = (block: Buffer) => block.length >= 512 && checksumOk(block.subarray(0, 512))
 
 /** The decompressed bytes of an archive file (bzip2 and xz through the system's decompressors). */
-function decompressed(path: string, kind: ArchiveKind, signal: AbortSignal): { stream: Readable; done: Promise<void> } {
+export function decompressed(path: string, kind: ArchiveKind, signal: AbortSignal): { stream: Readable; done: Promise<void> } {
   if (kind === 'bzip2' || kind === 'xz') {
     const child = spawn(kind, ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'], signal })
     const err: Buffer[] = []
@@ -53,7 +53,12 @@ function decompressed(path: string, kind: ArchiveKind, signal: AbortSignal): { s
         code === 0 ? resolve() : reject(new CairnError('ERR_UNPACK_FAILED', `${kind} -dc: exit ${code}: ${Buffer.concat(err).toString().trim()}`)),
       )
     })
-    return { stream: child.stdout, done }
+    // Read from the start: once a child exits, node resumes any of its output streams nobody has read
+    // yet, which drops what they hold. A small archive is decompressed before the consumer's first
+    // read, and it then got an empty archive (an ADD that extracted nothing, 1 time in 30).
+    const out = new PassThrough({ highWaterMark: 1 << 20 })
+    pipeStreams(child.stdout, out, () => {}) // a failure shows in `done` (the exit code); destroying `out` stops the child
+    return { stream: out, done }
   }
   const d = decompressStream()
   const done = pipeline(createReadStream(path), d, { signal })
