@@ -187,7 +187,9 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
 
     const metadata: Record<string, unknown> = {}
     const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
-    if (imageOutputs.length > 0) {
+    const exportCachesNow = () => exportSteps(solver).then((steps) => exportCaches(o.cacheTo, steps, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal))
+    const writeImageOutputs = async (): Promise<void> => {
+      if (imageOutputs.length === 0) return
       const refOf = async (v: Vertex<BuildRef> | undefined): Promise<readonly string[] | undefined> => {
         if (!v) return []
         const r = (await solver.solve(v, signal)).ref
@@ -213,11 +215,19 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
         d.emit({ type: 'export.done', id, name, durationMs: Date.now() - start, at: Date.now() })
       }
     }
-    if (o.cacheTo.length > 0) {
-      const exportable = await exportSteps(solver)
-      const results = await exportCaches(o.cacheTo, exportable, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal)
-      metadata['cairn.cache.exports'] = results
+    // Cache exports run beside the image outputs (they share the packed layers, and mostly wait on
+    // the disk or the network), except beside a push: then the image goes first, so that a cache in
+    // the same registry finds its layers there instead of uploading them a second time.
+    const pushes = imageOutputs.some((x) => x.type === 'image' && x.push)
+    const caches = o.cacheTo.length > 0 && !pushes ? exportCachesNow() : undefined
+    caches?.catch(() => undefined) // awaited below; an image output's failure must not leave it unobserved
+    try {
+      await writeImageOutputs()
+    } catch (err) {
+      await caches?.catch(() => undefined)
+      throw err
     }
+    if (o.cacheTo.length > 0) metadata['cairn.cache.exports'] = await (caches ?? exportCachesNow())
     const memory: [string, StepMemory][] = []
     for (const { vertex, solved } of await solver.solvedSteps()) {
       if (!solved.record || vertex.internal) continue

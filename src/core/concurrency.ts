@@ -17,3 +17,20 @@ export async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (it
   if (failed) throw failed.err
   return out
 }
+
+/** A limiter: `run(fn)` calls fn once fewer than `limit` calls of the same limiter are in flight, in call order. */
+export function semaphore(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: (() => void)[] = []
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve))
+    else active++
+    try {
+      return await fn()
+    } finally {
+      const next = waiting.shift()
+      if (next) next() // the slot passes straight to the next caller
+      else active--
+    }
+  }
+}

@@ -113,8 +113,11 @@ export class Authenticator {
 
   /**
    * Handles a 401: records the challenge and drops any cached token for these scopes. Resolves
-   * `retry: true` when a retry with new authorisation can help (a Bearer challenge, or Basic with
-   * credentials not yet sent), with the scopes to retry with (ours plus the challenge's).
+   * `retry: true` when a retry with new authorisation can help (a Bearer challenge, or Basic when the
+   * refused request carried no credentials and there are some), with the scopes to retry with
+   * (ours plus the challenge's). `sentBasic` is whether the refused request carried Basic
+   * credentials: several requests sent at once before the first challenge are each refused, and
+   * each of them is retried.
    */
   async onUnauthorized(
     host: string,
@@ -122,15 +125,15 @@ export class Authenticator {
     wwwAuthenticate: string | null,
     scopes: readonly string[],
     signal?: AbortSignal,
+    sentBasic = false,
   ): Promise<{ retry: boolean; scopes: string[] }> {
     const challenges = parseChallenges(wwwAuthenticate ?? '')
     const ch = challenges.find((c) => c.scheme === 'bearer' && c.params.realm) ?? challenges.find((c) => c.scheme === 'basic')
     if (!ch) return { retry: false, scopes: [...scopes] }
-    const previous = this.#challenges.get(host)
     this.#challenges.set(host, { scheme: ch.scheme, params: { ...ch.params } })
     if (ch.scheme === 'basic') {
       const cred = await this.#cred(registry, signal)
-      return { retry: cred?.kind === 'basic' && previous?.scheme !== 'basic', scopes: [...scopes] }
+      return { retry: cred?.kind === 'basic' && !sentBasic, scopes: [...scopes] }
     }
     const merged = normalizeScopes([...scopes, ...(ch.params.scope ?? '').split(' ').filter((s) => s !== '')])
     this.#tokens.delete(this.#key(host, merged))

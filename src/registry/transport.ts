@@ -117,7 +117,8 @@ export class Transport {
       }
       if (res.status === 401 && sameHost && authRetries < 1) {
         await discard(res)
-        const r = await this.#o.auth.onUnauthorized(ep.host, ep.registry, res.headers.get('www-authenticate'), scopes, signal)
+        const sentBasic = auth.authorization?.startsWith('Basic ') === true
+        const r = await this.#o.auth.onUnauthorized(ep.host, ep.registry, res.headers.get('www-authenticate'), scopes, signal, sentBasic)
         if (r.retry) {
           authRetries++
           scopes = r.scopes

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { mapLimit } from '../../core/concurrency.ts'
+import { mapLimit, semaphore } from '../../core/concurrency.ts'
 import type { Descriptor } from '../../core/descriptor.ts'
 import type { Digest } from '../../core/digest.ts'
 import { NotFoundError } from '../../core/errors.ts'
@@ -63,15 +63,6 @@ export async function exportCache(
   d: CacheExportDeps,
 ): Promise<CacheExportResult> {
   const { signal } = d
-  const { builder } = await buildCacheGraph(steps, {
-    mode: o.mode,
-    finals,
-    layerBlob: async (id) => {
-      const desc = await d.layers.exportBlob(id, o.blobs, signal)
-      return annotatedLayer(d.layers, id, desc, signal)
-    },
-    createdAt: (id) => layerTime(d.layers, id),
-  })
   // what the destination holds, asked once per blob (merging and uploading both need it)
   const stats = new Map<string, ReturnType<CacheTransport['statBlob']>>()
   const statBlob = (digest: Digest) => {
@@ -82,26 +73,49 @@ export async function exportCache(
     }
     return p
   }
+  const counts = { uploaded: 0, present: 0, uploadedBytes: 0 }
+  // Each layer's blob goes to the destination as soon as it is packed, while the graph waits for
+  // the others (the last layer a build made is usually still being packed); at most `concurrency`
+  // at a time. Only the refs wait for every blob.
+  const limit = semaphore(o.concurrency ?? 4)
+  const placed = new Map<string, Promise<void>>()
+  const place = (desc: Descriptor): Promise<void> => {
+    let p = placed.get(desc.digest)
+    if (!p) {
+      p = limit(() => placeBlob(desc, transport, d, statBlob, counts))
+      p.catch(() => undefined) // awaited once the graph is built; a failure before that must not go unobserved
+      placed.set(desc.digest, p)
+    }
+    return p
+  }
+  /** Waits for every placement started, then fails with the first failure (as mapLimit does). */
+  const settle = async (descs: Iterable<Promise<void>>) => {
+    const failed = (await Promise.allSettled(descs)).find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+  const { builder } = await buildCacheGraph(steps, {
+    mode: o.mode,
+    finals,
+    layerBlob: async (id) => {
+      const desc = await annotatedLayer(d.layers, id, await d.layers.exportBlob(id, o.blobs, signal), signal)
+      void place(desc)
+      return desc
+    },
+    createdAt: (id) => layerTime(d.layers, id),
+  }).catch(async (err: unknown) => {
+    await Promise.allSettled(placed.values())
+    throw err
+  })
   if (o.merge) await mergeExisting(builder, transport, o, d, statBlob)
 
   const graph = builder.graph()
   const encoded = transport.refForm === 'manifest' ? encodeCacheConfig(graph) : encodeConfigDocument(graph)
-  const result: CacheExportResult = { uploaded: 0, present: 0, uploadedBytes: 0, records: graph.records.length, layers: encoded.layers.length }
-  if (encoded.layers.length === 0) return result // nothing to export (BuildKit writes nothing either)
-
-  await mapLimit(encoded.layers, o.concurrency ?? 4, async (desc) => {
-    const have = await statBlob(desc.digest)
-    if (have && have.size === desc.size) {
-      result.present++
-      await transport.touchBlob?.(desc.digest, { signal })
-      return
-    }
-    const local = transport.putBlobFile ? await d.layers.localBlobPath(desc) : undefined
-    if (local && transport.putBlobFile) await transport.putBlobFile(desc, local, { signal })
-    else await transport.putBlob(desc, () => openLayerBlob(d.layers, desc, signal), { signal })
-    result.uploaded++
-    result.uploadedBytes += desc.size
-  })
+  if (encoded.layers.length === 0) {
+    // nothing to export (BuildKit writes nothing either); no layer was placed either: none is in the graph
+    return { uploaded: 0, present: 0, uploadedBytes: 0, records: graph.records.length, layers: 0 }
+  }
+  await settle(encoded.layers.map(place))
+  const result: CacheExportResult = { ...counts, records: graph.records.length, layers: encoded.layers.length }
 
   if (transport.refForm === 'config') {
     for (const ref of o.refs) await transport.writeRef(ref, encoded.config, CACHE_CONFIG_MEDIA_TYPE, { signal })
@@ -142,6 +156,28 @@ async function mergeExisting(
     })
     mergeGraphInto(builder, existing.graph, (r) => young(r) && r.chain.every((l) => !gone.has(l.blob.digest)))
   }
+}
+
+/** Puts one layer blob at the destination unless it is there already (then only touches it). */
+async function placeBlob(
+  desc: Descriptor,
+  transport: CacheTransport,
+  d: CacheExportDeps,
+  statBlob: (digest: Digest) => ReturnType<CacheTransport['statBlob']>,
+  counts: { uploaded: number; present: number; uploadedBytes: number },
+): Promise<void> {
+  const { signal } = d
+  const have = await statBlob(desc.digest)
+  if (have && have.size === desc.size) {
+    counts.present++
+    await transport.touchBlob?.(desc.digest, { signal })
+    return
+  }
+  const local = transport.putBlobFile ? await d.layers.localBlobPath(desc) : undefined
+  if (local && transport.putBlobFile) await transport.putBlobFile(desc, local, { signal })
+  else await transport.putBlob(desc, () => openLayerBlob(d.layers, desc, signal), { signal })
+  counts.uploaded++
+  counts.uploadedBytes += desc.size
 }
 
 async function openLayerBlob(layers: LayerStore, desc: Descriptor, signal: AbortSignal) {
