@@ -9,15 +9,17 @@ function gated() {
   let peak = 0
   const started: number[] = []
   const releases = new Map<number, () => void>()
-  const task = (i: number, fail = false) => async (): Promise<number> => {
-    active++
-    peak = Math.max(peak, active)
-    started.push(i)
-    await new Promise<void>((resolve) => releases.set(i, resolve))
-    active--
-    if (fail) throw new Error(`task ${i} failed`)
-    return i
-  }
+  const task =
+    (i: number, fail = false) =>
+    async (): Promise<number> => {
+      active++
+      peak = Math.max(peak, active)
+      started.push(i)
+      await new Promise<void>((resolve) => releases.set(i, resolve))
+      active--
+      if (fail) throw new Error(`task ${i} failed`)
+      return i
+    }
   return { task, started, release: (i: number) => releases.get(i)?.(), peak: () => peak }
 }
 

@@ -29,7 +29,8 @@ export function semaphore(limit: number): <T>(fn: () => Promise<T>) => Promise<T
       return await fn()
     } finally {
       const next = waiting.shift()
-      if (next) next() // the slot passes straight to the next caller
+      if (next)
+        next() // the slot passes straight to the next caller
       else active--
     }
   }

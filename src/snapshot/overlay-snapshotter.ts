@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { spawnHelper } from '../core/spawn-helper.ts'
 import type { Mount, Snapshotter } from './snapshotter.ts'
 
 /** This boot of the kernel: data written in it is in the page cache, whatever writeback has done. */
@@ -100,7 +101,11 @@ export function createOverlaySnapshotter(root: string): Snapshotter {
       }
       // touch -c never creates the stamp: a root being deleted meanwhile stays deletable
       const script = 'sync -f "$1" && touch -c -d "@$2" "$1/synced-$3" && sync "$1/synced-$3"'
-      const child = spawn('sh', ['-c', script, 'sh', root, (started / 1000).toFixed(3), BOOT_ID], { detached: true, stdio: 'ignore' })
+      const args = ['-c', script, 'sh', root, (started / 1000).toFixed(3), BOOT_ID]
+      // through the spawn helper when there is one: this runs as the build ends, when node is at its biggest
+      const helper = spawnHelper()
+      if (helper?.accepts('sh', args)) return helper.detach('sh', args)
+      const child = spawn('sh', args, { detached: true, stdio: 'ignore' })
       child.on('error', () => {})
       child.unref()
     },

@@ -58,7 +58,13 @@ function fakeLayers(dir: string, o: { corrupt?: string } = {}) {
   return { layers: store as unknown as LayerStore, desc, releaseS: () => releaseS() }
 }
 
-const options = { mode: 'max' as const, blobs: { compression: 'gzip' as const, force: false }, refs: ['latest'], merge: false, now: new Date('2025-01-01T00:00:00Z') }
+const options = {
+  mode: 'max' as const,
+  blobs: { compression: 'gzip' as const, force: false },
+  refs: ['latest'],
+  merge: false,
+  now: new Date('2025-01-01T00:00:00Z'),
+}
 
 describe('exportCache', () => {
   let root: string
