@@ -91,9 +91,11 @@ describe('SpawnHelper', () => {
     assert.equal(h.accepts('true', [], '/tmp\n'), false)
   })
 
-  it('leaves no output file behind', async () => {
+  it('reuses its output files: running one request after another makes no new ones', async () => {
     await h.run('true', [])
-    assert.deepEqual(await readdir(h.directory), [])
+    const before = (await readdir(h.directory)).length
+    for (let i = 0; i < 10; i++) assert.equal((await h.run('sh', ['-c', `echo ${i}`])).stdout.toString(), `${i}\n`)
+    assert.equal((await readdir(h.directory)).length, before)
   })
 })
 
@@ -112,5 +114,52 @@ describe('execFile', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8', timeout: 20_000 })
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stdout, 'ran\n')
+  })
+})
+
+describe('SpawnHelper.stream', () => {
+  it('hands stdout and stderr over as they come, and the status once both are drained', async () => {
+    const h = new SpawnHelper()
+    try {
+      const got: { n: 1 | 2; s: string; at: number }[] = []
+      const t0 = Date.now()
+      const code = await h.stream('sh', ['-c', 'echo one; echo two >&2; sleep 0.3; echo "three $0"; exit 5', "it's"], (n, c) =>
+        got.push({ n, s: c.toString(), at: Date.now() - t0 }),
+      )
+      assert.equal(code, 5)
+      assert.equal(
+        got
+          .filter((g) => g.n === 1)
+          .map((g) => g.s)
+          .join(''),
+        "one\nthree it's\n",
+      )
+      assert.equal(
+        got
+          .filter((g) => g.n === 2)
+          .map((g) => g.s)
+          .join(''),
+        'two\n',
+      )
+      // the first line arrived while the program was still running, not at its end
+      const first = got.find((g) => g.s.startsWith('one')) as { at: number }
+      const last = got.find((g) => g.s.includes('three')) as { at: number }
+      assert.ok(first.at < last.at, `"one" at ${first.at} ms, "three" at ${last.at} ms`)
+      await h.stream('true', [], () => undefined)
+      assert.deepEqual((await readdir(h.directory)).sort(), ['0.fe', '0.fo'], 'one pair of FIFOs, reused')
+    } finally {
+      h.close()
+    }
+  })
+
+  it('reports 127 for a program that is not there', async () => {
+    const h = new SpawnHelper()
+    try {
+      let err = ''
+      assert.equal(await h.stream('cairn-no-such-program', [], (n, c) => n === 2 && (err += c.toString())), 127)
+      assert.match(err, /not found/)
+    } finally {
+      h.close()
+    }
   })
 })

@@ -13,8 +13,8 @@
  * Lines under PIPE_BUF are written atomically, so concurrent requests never interleave.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { accessSync, constants, createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,12 +27,15 @@ export interface HelperResult {
   stderr: Buffer
 }
 
+/** A request in flight, as the status lines drive it. */
 interface Pending {
-  resolve(r: HelperResult): void
-  reject(e: unknown): void
-  pid?: number
-  /** Set when the caller gave up (aborted): the exit is awaited only to remove the output files. */
+  /** Its output FIFOs exist (streamed requests). */
+  fifos?(): void
+  /** Its program exited with this status; `sizes` says whether it wrote to its stdout and stderr files. */
+  exited(code: number, sizes: [boolean, boolean]): void
+  /** The caller gave up (aborted) or the shell died; the status is then awaited only to clean up. */
   settled: boolean
+  pid?: number
 }
 
 const SH = '/bin/sh'
@@ -44,6 +47,30 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
 }
 
+/** A program and its arguments as shell words. */
+const words = (cmd: string, args: readonly string[]): string => [cmd, ...args].map(shellQuote).join(' ')
+
+/**
+ * The tail of a request: report the program's pid, wait for it, report its status and whether its
+ * output files are non-empty (`[ -s ]` is a builtin: no fork).
+ */
+const waitFor = (id: number, out: string, err: string): string =>
+  `p=$!; echo "${id} p $p" >&3; wait "$p"; s=$?; o=0; e=0; [ -s ${out} ] && o=1; [ -s ${err} ] && e=1; echo "${id} x $s $o $e" >&3;`
+
+const EMPTY = Buffer.alloc(0)
+
+/** Numbered slots (output files, FIFOs) reused once free: the lowest free one first. */
+class Slots {
+  readonly #free: number[] = []
+  #made = 0
+  take(): number {
+    return this.#free.pop() ?? this.#made++
+  }
+  give(n: number): void {
+    this.#free.push(n)
+  }
+}
+
 /** Whether a request can be written as one line (no newline or NUL in any word). */
 function oneLine(words: readonly string[]): boolean {
   return words.every((w) => !w.includes('\n') && !w.includes('\0'))
@@ -53,6 +80,10 @@ export class SpawnHelper {
   readonly #child: ChildProcess
   readonly #dir: string
   readonly #pending = new Map<number, Pending>()
+  readonly #files = new Slots()
+  readonly #fifos = new Slots()
+  /** How to fail each request in flight if the shell dies. */
+  readonly #fail = new Map<number, (e: unknown) => void>()
   #next = 0
   #buf = ''
   #dead: Error | undefined
@@ -69,8 +100,9 @@ export class SpawnHelper {
     const die = (err: Error) => {
       if (this.#dead) return
       this.#dead = err
-      for (const p of this.#pending.values()) if (!p.settled) p.reject(err)
+      for (const fail of this.#fail.values()) fail(err)
       this.#pending.clear()
+      this.#fail.clear()
       rmSync(this.#dir, { recursive: true, force: true })
     }
     child.on('error', die)
@@ -99,74 +131,135 @@ export class SpawnHelper {
     throwIfAborted(signal)
     if (this.#dead) return Promise.reject(this.#dead)
     const id = this.#next++
-    const out = join(this.#dir, `${id}.o`)
-    const err = join(this.#dir, `${id}.e`)
+    const slot = this.#files.take()
+    const out = join(this.#dir, `${slot}.o`)
+    const err = join(this.#dir, `${slot}.e`)
     const cd = o.cwd === undefined ? '' : `cd ${shellQuote(o.cwd)} || exit 126; `
-    const line =
-      `{ ( ${cd}exec ${[cmd, ...args].map(shellQuote).join(' ')} ) </dev/null >${shellQuote(out)} 2>${shellQuote(err)} 3>&- & ` +
-      `p=$!; echo "${id} p $p" >&3; wait "$p"; echo "${id} x $?" >&3; } &\n`
     return new Promise<HelperResult>((resolve, reject) => {
-      const p: Pending = { resolve, reject, settled: false }
-      const onAbort = () => {
+      const p: Pending = {
+        settled: false,
+        exited: (code, sizes) => {
+          void (async () => {
+            // the files are read only when the program wrote something, and reused by a later request
+            const read = (path: string, has: boolean) => (has ? readFile(path) : Promise.resolve(EMPTY))
+            const got = p.settled ? undefined : await Promise.all([read(out, sizes[0]), read(err, sizes[1])]).catch((e: unknown) => ({ failed: e }))
+            this.#files.give(slot)
+            if (got === undefined) return
+            if ('failed' in got) finish(() => reject(got.failed))
+            else finish(() => resolve({ code, stdout: got[0], stderr: got[1] }))
+          })()
+        },
+      }
+      const finish = (settle: () => void) => {
+        signal?.removeEventListener('abort', onAbort)
         if (p.settled) return
         p.settled = true
-        if (p.pid !== undefined) kill(p.pid)
-        reject(signal?.reason ?? new CairnError('ERR_ABORTED', 'operation aborted'))
+        settle()
       }
-      p.resolve = (r) => {
-        signal?.removeEventListener('abort', onAbort)
-        if (!p.settled) {
-          p.settled = true
-          resolve(r)
-        }
-      }
-      p.reject = (e) => {
-        signal?.removeEventListener('abort', onAbort)
-        if (!p.settled) {
-          p.settled = true
-          reject(e)
-        }
-      }
+      const onAbort = () =>
+        finish(() => {
+          if (p.pid !== undefined) kill(p.pid)
+          reject(signal?.reason ?? new CairnError('ERR_ABORTED', 'operation aborted'))
+        })
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.#pending.set(id, p)
-      this.#busy()
-      this.#child.stdin?.write(line)
+      const [o1, e1] = [shellQuote(out), shellQuote(err)]
+      this.#send(id, p, `{ ( ${cd}exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`, (e) => finish(() => reject(e)))
     })
+  }
+
+  /**
+   * Runs `cmd args` with stdin from /dev/null and its stdout and stderr handed to `output` as they
+   * come (through two FIFOs); resolves with its status once both are drained.
+   */
+  stream(cmd: string, args: readonly string[], output: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
+    if (this.#dead) return Promise.reject(this.#dead)
+    const id = this.#next++
+    const slot = this.#fifos.take()
+    const out = join(this.#dir, `${slot}.fo`)
+    const err = join(this.#dir, `${slot}.fe`)
+    return new Promise<number>((resolve, reject) => {
+      let code: number | undefined
+      let open = 0
+      let failure: unknown
+      let started = false
+      const done = () => {
+        if (code === undefined || open > 0 || p.settled) return
+        p.settled = true
+        this.#fifos.give(slot)
+        if (failure !== undefined) reject(failure)
+        else resolve(code)
+      }
+      const p: Pending = {
+        settled: false,
+        fifos: () => {
+          started = true
+          for (const [path, n] of [
+            [out, 1],
+            [err, 2],
+          ] as const) {
+            open++
+            // opening a FIFO waits for its writer: the program's shell opens both before it starts it
+            const rs = createReadStream(path, { highWaterMark: 64 * 1024 })
+            rs.on('data', (c) => output(n, c as Buffer))
+            rs.on('error', (e) => {
+              failure ??= e
+            })
+            rs.on('close', () => {
+              open--
+              done()
+            })
+          }
+        },
+        exited: (c) => {
+          if (!started) failure ??= new CairnError('ERR_SPAWN_HELPER', `cannot make the FIFOs for ${cmd} in ${this.#dir}`)
+          code = c
+          done()
+        },
+      }
+      const [o1, e1] = [shellQuote(out), shellQuote(err)]
+      // a slot's FIFOs are made once and reused (`[ -p ]` is a shell builtin, mkfifo is not)
+      const start = `{ [ -p ${o1} ] && [ -p ${e1} ]; } || mkfifo ${o1} ${e1} || { echo "${id} x 125 0 0" >&3; exit; }; echo "${id} f" >&3; `
+      this.#send(id, p, `{ ${start}( exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`, (e) => {
+        if (p.settled) return
+        p.settled = true
+        reject(e)
+      })
+    })
+  }
+
+  #send(id: number, p: Pending, line: string, fail: (e: unknown) => void): void {
+    this.#pending.set(id, p)
+    this.#fail.set(id, fail)
+    this.#busy()
+    this.#child.stdin?.write(line)
   }
 
   /** Starts `cmd args` and forgets it (stdio to /dev/null); it outlives this process. */
   detach(cmd: string, args: readonly string[]): void {
-    this.#child.stdin?.write(`${[cmd, ...args].map(shellQuote).join(' ')} </dev/null >/dev/null 2>&1 3>&- &\n`)
+    this.#child.stdin?.write(`${words(cmd, args)} </dev/null >/dev/null 2>&1 3>&- &\n`)
   }
 
   #onData(s: string): void {
     this.#buf += s
     let nl = this.#buf.indexOf('\n')
     while (nl >= 0) {
-      const [idText, kind, value] = this.#buf.slice(0, nl).split(' ')
+      const [idText, kind, value, hasOut, hasErr] = this.#buf.slice(0, nl).split(' ')
       this.#buf = this.#buf.slice(nl + 1)
       nl = this.#buf.indexOf('\n')
       const id = Number(idText)
       const p = this.#pending.get(id)
       if (!p) continue
-      if (kind === 'p') {
+      if (kind === 'f') p.fifos?.()
+      else if (kind === 'p') {
         p.pid = Number(value)
         if (p.settled) kill(p.pid) // aborted before it started
-        continue
+      } else {
+        this.#pending.delete(id)
+        this.#fail.delete(id)
+        if (this.#pending.size === 0) this.#idle()
+        p.exited(Number(value), [hasOut === '1', hasErr === '1'])
       }
-      this.#pending.delete(id)
-      if (this.#pending.size === 0) this.#idle()
-      void this.#finish(id, p, Number(value))
     }
-  }
-
-  async #finish(id: number, p: Pending, code: number): Promise<void> {
-    const out = join(this.#dir, `${id}.o`)
-    const err = join(this.#dir, `${id}.e`)
-    const files = p.settled ? undefined : await Promise.all([readFile(out), readFile(err)]).catch((e: unknown) => e as Error)
-    await Promise.all([rm(out, { force: true }), rm(err, { force: true })])
-    if (files instanceof Error) p.reject(files)
-    else if (files) p.resolve({ code, stdout: files[0], stderr: files[1] })
   }
 
   /** Nothing in flight: the shell must not keep the process alive. */
@@ -211,4 +304,18 @@ export function spawnHelper(): SpawnHelper | undefined {
   shared = new SpawnHelper()
   process.once('exit', () => shared?.close())
   return shared
+}
+
+/** Whether `cmd` names an executable file, itself (with a slash) or in a PATH directory. */
+export function onPath(cmd: string): boolean {
+  const runnable = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (cmd.includes('/')) return runnable(cmd)
+  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && runnable(join(dir, cmd)))
 }
