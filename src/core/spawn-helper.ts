@@ -1,16 +1,21 @@
 /**
- * Starts short-lived programs (mount, umount, cp, sync) through one small shell started on first
- * use, instead of from node itself. Node starts a child with fork(), which copies the page tables
- * of the whole process while the event loop waits: measured here 3.2 ms per spawn at 51 MB of
- * RSS, 9.3 ms at 115 MB and 15.2 ms at 209 MB, and a W1 build blocked 85 ms in 15 spawns (147 ms
- * with a mode=max cache export, whose packing buffers make the process bigger). The shell is
- * a few hundred KiB, so its forks cost a fraction of a millisecond whatever node's size.
+ * Starts the programs cairn runs (mount, umount, cp, runc, the closing sync) through one small
+ * shell started on first use, instead of from node itself. Node starts a child with fork(), which
+ * copies the page tables of the whole process while the event loop waits: measured here 3.2 ms
+ * per spawn at 51 MB of RSS, 9.3 ms at 115 MB and 15.2 ms at 209 MB, and a W1 build blocked 85 ms
+ * in 15 spawns (147 ms with a mode=max cache export, whose packing buffers make the process
+ * bigger). The shell is a few hundred KiB, so its forks cost little whatever node's size: a
+ * program takes 1.7 ms from request to result at 78 MB (2.7 ms spawned by node) and 2.0 ms at
+ * 143 MB (8.2 ms).
  *
  * Protocol: node writes one line of shell code per request to the shell's stdin (every argument
  * single-quoted, so nothing in it is expanded); the shell evals it. A request runs its program in
- * the background with stdout and stderr in files of a private directory and reports on fd 3
- * (the shell's stdout pipe) `<id> p <pid>` when started and `<id> x <status>` when it has exited.
- * Lines under PIPE_BUF are written atomically, so concurrent requests never interleave.
+ * the background and reports on fd 3 (the shell's stdout pipe): `<id> p <pid>` when started and
+ * `<id> x <status> <o> <e>` when it has exited (`o`, `e`: 1 if it wrote to stdout, stderr). Its
+ * stdout and stderr go to a pair of files (`run`: read when not empty) or FIFOs (`stream`: read
+ * as they come, after `<id> f` says they exist), in numbered slots of a private directory that
+ * later requests reuse. Lines under PIPE_BUF are written atomically, so concurrent requests never
+ * interleave.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -59,7 +64,7 @@ const waitFor = (id: number, out: string, err: string): string =>
 
 const EMPTY = Buffer.alloc(0)
 
-/** Numbered slots (output files, FIFOs) reused once free: the lowest free one first. */
+/** Numbered slots (output files, FIFOs): a free one is reused before a new one is made. */
 class Slots {
   readonly #free: number[] = []
   #made = 0
@@ -110,7 +115,7 @@ export class SpawnHelper {
     this.#idle()
   }
 
-  /** Where the programs' output files are, while they run. */
+  /** Where the programs' output files and FIFOs are. */
   get directory(): string {
     return this.#dir
   }
@@ -120,7 +125,7 @@ export class SpawnHelper {
     return this.#dead === undefined
   }
 
-  /** Whether `run` can take this request (else the caller spawns it itself). */
+  /** Whether `run` or `stream` can take this request (else the caller spawns it itself). */
   accepts(cmd: string, args: readonly string[], cwd?: string): boolean {
     return this.alive && oneLine([cmd, ...args, ...(cwd === undefined ? [] : [cwd])])
   }
@@ -293,11 +298,11 @@ function kill(pid: number): void {
 let shared: SpawnHelper | undefined
 let unavailable = false
 
-/** The process's helper shell, started on first use; undefined where there is no /bin/sh or CAIRN_SPAWN_HELPER=0. */
+/** The process's helper shell, started on first use (again if it died); undefined where there is no /bin/sh. */
 export function spawnHelper(): SpawnHelper | undefined {
   if (shared?.alive) return shared
   if (unavailable) return undefined
-  if (process.env.CAIRN_SPAWN_HELPER === '0' || process.platform !== 'linux' || !existsSync(SH)) {
+  if (process.platform !== 'linux' || !existsSync(SH)) {
     unavailable = true
     return undefined
   }
