@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, writeFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -149,6 +149,26 @@ describe('SpawnHelper.stream', () => {
       assert.deepEqual((await readdir(h.directory)).sort(), ['0.fe', '0.fo'], 'one pair of FIFOs, reused')
     } finally {
       h.close()
+    }
+  })
+
+  it("holds none of libuv's pool threads while a program runs (an fs call goes on meanwhile)", async () => {
+    const h = new SpawnHelper()
+    const gate = join(await mkdtemp(join(tmpdir(), 'cairn-gate-')), 'open')
+    try {
+      // three programs that run until the gate file exists: six FIFOs, more than the pool's four
+      // threads if each held one in a blocking read
+      const wait = ['-c', 'while [ ! -e "$1" ]; do sleep 0.01; done', 'sh', gate]
+      const running = [0, 1, 2].map(() => h.stream('sh', wait, () => undefined))
+      await new Promise((r) => setTimeout(r, 100))
+      const first = await Promise.race([stat(tmpdir()).then(() => 'stat'), new Promise((r) => setTimeout(r, 3000, 'no fs call for 3 s'))])
+      writeFileSync(gate, '') // not through the pool: it may be the thing under test
+      assert.deepEqual(await Promise.all(running), [0, 0, 0])
+      assert.equal(first, 'stat')
+    } finally {
+      writeFileSync(gate, '')
+      h.close()
+      await rm(join(gate, '..'), { recursive: true, force: true })
     }
   })
 

@@ -18,9 +18,9 @@
  * interleave.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, constants, createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CairnError, throwIfAborted } from './errors.ts'
@@ -203,8 +203,11 @@ export class SpawnHelper {
             [err, 2],
           ] as const) {
             open++
-            // opening a FIFO waits for its writer: the program's shell opens both before it starts it
-            const rs = createReadStream(path, { highWaterMark: 64 * 1024 })
+            // Read as a non-blocking pipe (epoll), not an fs stream: that one would hold a libuv pool
+            // thread in a blocking read() for as long as the program runs, two per RUN step, leaving
+            // the pool's other threads to the layer compression and every fs call of the build. No
+            // end is seen before the program's shell has opened the FIFO and closed it again.
+            const rs = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false })
             rs.on('data', (c) => output(n, c as Buffer))
             rs.on('error', (e) => {
               failure ??= e
