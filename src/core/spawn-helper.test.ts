@@ -99,6 +99,18 @@ describe('SpawnHelper', () => {
   })
 })
 
+describe('SpawnHelper when cairn dies', () => {
+  it('removes its directory once the process that started it is gone, even killed', async () => {
+    const self = fileURLToPath(new URL('./spawn-helper.ts', import.meta.url))
+    const code = `import(${JSON.stringify(self)}).then(async (m) => { const h = new m.SpawnHelper(); await h.run('true', []); console.log(h.directory); process.kill(process.pid, 'SIGKILL') })`
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8', timeout: 20_000 })
+    const dir = r.stdout.trim()
+    assert.match(dir, /cairn-spawn-/)
+    for (let i = 0; i < 400 && existsSync(dir); i++) await new Promise((res) => setTimeout(res, 5))
+    assert.ok(!existsSync(dir), `${dir} is removed`)
+  })
+})
+
 describe('execFile', () => {
   it('returns stdout, and fails with the exit status and stderr, or names a missing program', async () => {
     assert.equal(await execFile('sh', ['-c', 'echo out']), 'out\n')

@@ -44,8 +44,9 @@ interface Pending {
 }
 
 const SH = '/bin/sh'
-// fd 3 carries the status lines; the shell's own stdout and stderr go nowhere (a request's output goes to its files)
-const SCRIPT = 'exec 3>&1 >/dev/null 2>&1; while IFS= read -r l; do eval "$l"; done'
+// fd 3 carries the status lines; the shell's own stdout and stderr go nowhere (a request's output goes to its
+// files). At the end of its input (cairn closed it, or died) the shell removes its directory ($1).
+const SCRIPT = 'exec 3>&1 >/dev/null 2>&1; while IFS= read -r l; do eval "$l"; done; rm -rf "$1"'
 
 /** A string as one single-quoted shell word: nothing inside is expanded. */
 export function shellQuote(s: string): string {
@@ -97,7 +98,7 @@ export class SpawnHelper {
     this.#dir = mkdtempSync(join(tmpdir(), 'cairn-spawn-'))
     // its own session, as node's detached children: a Ctrl-C for cairn's process group reaches neither
     // the shell nor its programs; cairn stops them itself (SIGTERM on abort, and the clean-up it runs)
-    const child = spawn(SH, ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'], detached: true })
+    const child = spawn(SH, ['-c', SCRIPT, 'sh', this.#dir], { stdio: ['pipe', 'pipe', 'ignore'], detached: true })
     this.#child = child
     child.stdout?.setEncoding('latin1')
     child.stdout?.on('data', (s: string) => this.#onData(s))
