@@ -2,6 +2,8 @@
 # cairn vs BuildKit, side by side in one run (see bench/README.md). Entry point of `npm run bench`.
 #
 #   BENCH_RUNS=3                       timed runs per scenario and builder (median is reported)
+#   BENCH_EXPORT_RUNS=15               pairs of w1-cold-export (default: BENCH_RUNS, at least 15: single pairs move
+#                                      by ±10 points, so a verdict on the export overhead needs many)
 #   BENCH_SCENARIOS=w1-cold,w1-noop,w1-onefile,w2-cold,w3-cold,w3-noop   (default: all)
 #   BENCH_BUILDERS=cairn,buildkit      drop buildkit for cairn-only figures
 #   BENCH_SKIP_BUILD=1                 do not run `npm run build` first
@@ -22,6 +24,7 @@ cd "$REPO"
 WORK=$BENCH/work
 RESULTS=$BENCH/results
 RUNS=${BENCH_RUNS:-3}
+EXPORT_RUNS=${BENCH_EXPORT_RUNS:-$((RUNS > 15 ? RUNS : 15))}
 ALL_SCENARIOS=w1-cold,w1-noop,w1-onefile,w2-cold,w3-cold,w3-noop,w1-cold-export,w1-fresh-cache
 SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
 BUILDERS=${BENCH_BUILDERS:-cairn,buildkit}
@@ -47,6 +50,7 @@ has() { [[ ",$1," == *",$2,"* ]]; }
 
 for s in ${SCENARIOS//,/ }; do has "$ALL_SCENARIOS" "$s" || die "unknown scenario '$s' (known: $ALL_SCENARIOS)"; done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
+[[ $EXPORT_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_EXPORT_RUNS must be a positive integer, got '$EXPORT_RUNS'"
 [[ $FS_MODE == loop || $FS_MODE == host ]] || die "BENCH_FS must be loop or host, got '$FS_MODE'"
 
 # ---------------------------------------------------------------- prerequisites
@@ -339,7 +343,7 @@ start_registry() {
 # The report also compares it with cairn's plain cold build: the export overhead.
 scenario_cold_export() {
   local i b
-  for i in $(seq "$RUNS"); do
+  for i in $(seq "$EXPORT_RUNS"); do
     for b in $(builders); do
       if [[ $b == cairn ]]; then
         # its pair: a plain cold build under the same conditions, so the overhead is measured run by run
@@ -404,7 +408,7 @@ fi
 T_START=$(now_ns)
 LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 for s in ${SCENARIOS//,/ }; do
-  say "scenario $s (runs: $RUNS, builders: $BUILDERS)"
+  say "scenario $s (runs: $([[ $s == w1-cold-export ]] && echo "$EXPORT_RUNS" || echo "$RUNS"), builders: $BUILDERS)"
   case $s in
   w1-cold) scenario_cold "$s" w1 ;;
   w1-noop) scenario_noop "$s" w1 ;;
