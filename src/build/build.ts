@@ -187,7 +187,8 @@ async function buildOnce(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
 
     const metadata: Record<string, unknown> = {}
     const imageOutputs = o.outputs.filter((x) => x.type !== 'cacheonly')
-    const exportCachesNow = () => exportSteps(solver).then((steps) => exportCaches(o.cacheTo, steps, conv.target ? [conv.target.id] : [], d.transports, state, d.emit, signal))
+    const finals = conv.target ? [conv.target.id] : []
+    const exportCachesNow = () => exportSteps(solver).then((steps) => exportCaches(o.cacheTo, steps, finals, d.transports, state, d.emit, signal))
     const writeImageOutputs = async (): Promise<void> => {
       if (imageOutputs.length === 0) return
       const refOf = async (v: Vertex<BuildRef> | undefined): Promise<readonly string[] | undefined> => {

@@ -16,8 +16,8 @@ export async function execFile(cmd: string, args: readonly string[], opts: { cwd
   if (!helper?.accepts(cmd, args, opts.cwd)) return execDirect(cmd, args, opts)
   const r = await helper.run(cmd, args, opts)
   if (r.code === 0) return r.stdout.toString()
-  // the helper shell's `exec` says "<cmd>: not found" and exits 127 for a program that is not there
-  if (r.code === 127 && /not found/.test(r.stderr.toString())) throw missing(cmd)
+  // for a program that is not there, the helper shell's `exec` says "exec: <cmd>: not found" and exits 127
+  if (r.code === 127 && /\bexec: .*: not found/.test(r.stderr.toString())) throw missing(cmd)
   throw failed(cmd, args, r.code, r.stderr)
 }
 

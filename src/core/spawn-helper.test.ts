@@ -130,9 +130,19 @@ describe('execFile', () => {
 })
 
 describe('SpawnHelper.stream', () => {
-  it('hands stdout and stderr over as they come, and the status once both are drained', async () => {
+  /** A helper of the test's own, closed after it. */
+  const withHelper = (fn: (h: SpawnHelper) => Promise<void>) => async () => {
     const h = new SpawnHelper()
     try {
+      await fn(h)
+    } finally {
+      h.close()
+    }
+  }
+
+  it(
+    'hands stdout and stderr over as they come, and the status once both are drained',
+    withHelper(async (h) => {
       const got: { n: 1 | 2; s: string; at: number }[] = []
       const t0 = Date.now()
       const code = await h.stream('sh', ['-c', 'echo one; echo two >&2; sleep 0.3; echo "three $0"; exit 5', "it's"], (n, c) =>
@@ -159,39 +169,36 @@ describe('SpawnHelper.stream', () => {
       assert.ok(first.at < last.at, `"one" at ${first.at} ms, "three" at ${last.at} ms`)
       await h.stream('true', [], () => undefined)
       assert.deepEqual((await readdir(h.directory)).sort(), ['0.fe', '0.fo'], 'one pair of FIFOs, reused')
-    } finally {
-      h.close()
-    }
-  })
+    }),
+  )
 
-  it("holds none of libuv's pool threads while a program runs (an fs call goes on meanwhile)", async () => {
-    const h = new SpawnHelper()
-    const gate = join(await mkdtemp(join(tmpdir(), 'cairn-gate-')), 'open')
-    try {
-      // three programs that run until the gate file exists: six FIFOs, more than the pool's four
-      // threads if each held one in a blocking read
-      const wait = ['-c', 'while [ ! -e "$1" ]; do sleep 0.01; done', 'sh', gate]
-      const running = [0, 1, 2].map(() => h.stream('sh', wait, () => undefined))
-      await new Promise((r) => setTimeout(r, 100))
-      const first = await Promise.race([stat(tmpdir()).then(() => 'stat'), new Promise((r) => setTimeout(r, 3000, 'no fs call for 3 s'))])
-      writeFileSync(gate, '') // not through the pool: it may be the thing under test
-      assert.deepEqual(await Promise.all(running), [0, 0, 0])
-      assert.equal(first, 'stat')
-    } finally {
-      writeFileSync(gate, '')
-      h.close()
-      await rm(join(gate, '..'), { recursive: true, force: true })
-    }
-  })
+  it(
+    "holds none of libuv's pool threads while a program runs (an fs call goes on meanwhile)",
+    withHelper(async (h) => {
+      const gate = join(await mkdtemp(join(tmpdir(), 'cairn-gate-')), 'open')
+      try {
+        // three programs that run until the gate file exists: six FIFOs, more than the pool's four
+        // threads if each held one in a blocking read
+        const wait = ['-c', 'while [ ! -e "$1" ]; do sleep 0.01; done', 'sh', gate]
+        const running = [0, 1, 2].map(() => h.stream('sh', wait, () => undefined))
+        await new Promise((r) => setTimeout(r, 100))
+        const first = await Promise.race([stat(tmpdir()).then(() => 'stat'), new Promise((r) => setTimeout(r, 3000, 'no fs call for 3 s'))])
+        writeFileSync(gate, '') // not through the pool: it may be the thing under test
+        assert.deepEqual(await Promise.all(running), [0, 0, 0])
+        assert.equal(first, 'stat')
+      } finally {
+        writeFileSync(gate, '')
+        await rm(join(gate, '..'), { recursive: true, force: true })
+      }
+    }),
+  )
 
-  it('reports 127 for a program that is not there', async () => {
-    const h = new SpawnHelper()
-    try {
+  it(
+    'reports 127 for a program that is not there',
+    withHelper(async (h) => {
       let err = ''
       assert.equal(await h.stream('cairn-no-such-program', [], (n, c) => n === 2 && (err += c.toString())), 127)
       assert.match(err, /not found/)
-    } finally {
-      h.close()
-    }
-  })
+    }),
+  )
 })
