@@ -148,21 +148,14 @@ describe('SpawnHelper.stream', () => {
       const code = await h.stream('sh', ['-c', 'echo one; echo two >&2; sleep 0.3; echo "three $0"; exit 5', "it's"], (n, c) =>
         got.push({ n, s: c.toString(), at: Date.now() - t0 }),
       )
+      const text = (n: 1 | 2) =>
+        got
+          .filter((g) => g.n === n)
+          .map((g) => g.s)
+          .join('')
       assert.equal(code, 5)
-      assert.equal(
-        got
-          .filter((g) => g.n === 1)
-          .map((g) => g.s)
-          .join(''),
-        "one\nthree it's\n",
-      )
-      assert.equal(
-        got
-          .filter((g) => g.n === 2)
-          .map((g) => g.s)
-          .join(''),
-        'two\n',
-      )
+      assert.equal(text(1), "one\nthree it's\n")
+      assert.equal(text(2), 'two\n')
       // the first line arrived while the program was still running, not at its end
       const first = got.find((g) => g.s.startsWith('one')) as { at: number }
       const last = got.find((g) => g.s.includes('three')) as { at: number }
