@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { CairnError } from './errors.ts'
-import { spawnHelper } from './spawn-helper.ts'
+import { onPath, spawnHelper } from './spawn-helper.ts'
 
 const missing = (cmd: string) => new CairnError('ERR_MISSING_PROGRAM', `${cmd}: program not found`, { hint: `install it (Debian: apt-get install -y ${cmd})` })
 const failed = (cmd: string, args: readonly string[], code: number | null, stderr: Buffer) =>
@@ -16,8 +16,8 @@ export async function execFile(cmd: string, args: readonly string[], opts: { cwd
   if (!helper?.accepts(cmd, args, opts.cwd)) return execDirect(cmd, args, opts)
   const r = await helper.run(cmd, args, opts)
   if (r.code === 0) return r.stdout.toString()
-  // for a program that is not there, the helper shell's `exec` says "exec: <cmd>: not found" and exits 127
-  if (r.code === 127 && /\bexec: .*: not found/.test(r.stderr.toString())) throw missing(cmd)
+  // the shell's `exec` exits 127 for a program it cannot find (as runc-executor.ts checks it too)
+  if (r.code === 127 && !onPath(cmd)) throw missing(cmd)
   throw failed(cmd, args, r.code, r.stderr)
 }
 

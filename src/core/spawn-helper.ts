@@ -38,6 +38,8 @@ interface Pending {
   fifos?(): void
   /** Its program exited with this status; `sizes` says whether it wrote to its stdout and stderr files. */
   exited(code: number, sizes: [boolean, boolean]): void
+  /** The shell died before the program's status came. */
+  fail(e: unknown): void
   /** The caller gave up (aborted) or the shell died; the status is then awaited only to clean up. */
   settled: boolean
   pid?: number
@@ -88,8 +90,6 @@ export class SpawnHelper {
   readonly #pending = new Map<number, Pending>()
   readonly #files = new Slots()
   readonly #fifos = new Slots()
-  /** How to fail each request in flight if the shell dies. */
-  readonly #fail = new Map<number, (e: unknown) => void>()
   #next = 0
   #buf = ''
   #dead: Error | undefined
@@ -106,9 +106,8 @@ export class SpawnHelper {
     const die = (err: Error) => {
       if (this.#dead) return
       this.#dead = err
-      for (const fail of this.#fail.values()) fail(err)
+      for (const p of this.#pending.values()) p.fail(err)
       this.#pending.clear()
-      this.#fail.clear()
       rmSync(this.#dir, { recursive: true, force: true })
     }
     child.on('error', die)
@@ -144,6 +143,7 @@ export class SpawnHelper {
     return new Promise<HelperResult>((resolve, reject) => {
       const p: Pending = {
         settled: false,
+        fail: (e) => finish(() => reject(e)),
         exited: (code, sizes) => {
           void (async () => {
             // the files are read only when the program wrote something, and reused by a later request
@@ -169,7 +169,7 @@ export class SpawnHelper {
         })
       signal?.addEventListener('abort', onAbort, { once: true })
       const [o1, e1] = [shellQuote(out), shellQuote(err)]
-      this.#send(id, p, `{ ( ${cd}exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`, (e) => finish(() => reject(e)))
+      this.#send(id, p, `{ ( ${cd}exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`)
     })
   }
 
@@ -197,6 +197,11 @@ export class SpawnHelper {
       }
       const p: Pending = {
         settled: false,
+        fail: (e) => {
+          if (p.settled) return
+          p.settled = true
+          reject(e)
+        },
         fifos: () => {
           started = true
           for (const [path, n] of [
@@ -228,17 +233,12 @@ export class SpawnHelper {
       const [o1, e1] = [shellQuote(out), shellQuote(err)]
       // a slot's FIFOs are made once and reused (`[ -p ]` is a shell builtin, mkfifo is not)
       const start = `{ [ -p ${o1} ] && [ -p ${e1} ]; } || mkfifo ${o1} ${e1} || { echo "${id} x 125 0 0" >&3; exit; }; echo "${id} f" >&3; `
-      this.#send(id, p, `{ ${start}( exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`, (e) => {
-        if (p.settled) return
-        p.settled = true
-        reject(e)
-      })
+      this.#send(id, p, `{ ${start}( exec ${words(cmd, args)} ) </dev/null >${o1} 2>${e1} 3>&- & ${waitFor(id, o1, e1)} } &\n`)
     })
   }
 
-  #send(id: number, p: Pending, line: string, fail: (e: unknown) => void): void {
+  #send(id: number, p: Pending, line: string): void {
     this.#pending.set(id, p)
-    this.#fail.set(id, fail)
     this.#busy()
     this.#child.stdin?.write(line)
   }
@@ -264,7 +264,6 @@ export class SpawnHelper {
         if (p.settled) kill(p.pid) // aborted before it started
       } else {
         this.#pending.delete(id)
-        this.#fail.delete(id)
         if (this.#pending.size === 0) this.#idle()
         p.exited(Number(value), [hasOut === '1', hasErr === '1'])
       }
