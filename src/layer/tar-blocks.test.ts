@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { getEventListeners } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -53,12 +54,32 @@ describe('tarBlocks', () => {
     const path = join(w, 'shrunk')
     await writeFile(path, Buffer.alloc(10))
     const bad = [{ header: makeHeader({ name: 'shrunk', type: 'file', size: 20 }), file: path }]
-    assert.throws(() => [...tarBlocks(bad, { blockSize: 1024, alloc: () => Buffer.alloc(1024) })], { code: 'ERR_LAYER_SIZE_CHANGED', message: /"shrunk" produced 10 bytes, header says 20/ })
+    assert.throws(() => [...tarBlocks(bad, { blockSize: 1024, alloc: () => Buffer.alloc(1024) })], {
+      code: 'ERR_LAYER_SIZE_CHANGED',
+      message: /"shrunk" produced 10 bytes, header says 20/,
+    })
   })
 
   it('stops at an aborted signal', () => {
     const ac = new AbortController()
     ac.abort()
     assert.throws(() => [...tarBlocks(entries, { blockSize: 1024, alloc: () => Buffer.alloc(1024), signal: ac.signal })], { name: 'AbortError' })
+  })
+
+  it('stops at an abort that comes between blocks, and leaves no listener on the signal', () => {
+    const ac = new AbortController()
+    let seen = 0
+    assert.throws(
+      () => {
+        for (const _ of tarBlocks(entries, { blockSize: 1024, alloc: () => Buffer.alloc(1024), signal: ac.signal })) if (++seen === 2) ac.abort()
+      },
+      { name: 'AbortError' },
+    )
+    assert.equal(seen, 2)
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+    const done = new AbortController()
+    for (const _ of tarBlocks(entries, { blockSize: 1024, alloc: () => Buffer.alloc(1024), signal: done.signal }))
+      assert.equal(getEventListeners(done.signal, 'abort').length, 1)
+    assert.equal(getEventListeners(done.signal, 'abort').length, 0, 'a finished layout lets go of the signal')
   })
 })

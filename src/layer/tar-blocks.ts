@@ -6,7 +6,7 @@
  * parallel-gzip.ts, so a block goes to the compressor as it is.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs'
-import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
+import { AbortFlag, FailedPreconditionError } from '../core/errors.ts'
 import { BLOCK, encodeHeader, encodeHeaderInto, type TarHeader } from './tar-header.ts'
 import type { LayerEntry } from './walk.ts'
 
@@ -26,13 +26,22 @@ function sizeChanged(h: TarHeader, got: number): FailedPreconditionError {
 
 /** The tar of `entries` (end-of-archive marker included) as blocks; the last one may be shorter. */
 export function* tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): Generator<Buffer> {
+  const abort = new AbortFlag(o.signal)
+  try {
+    yield* layOut(entries, o, abort)
+  } finally {
+    abort.dispose()
+  }
+}
+
+function* layOut(entries: Iterable<LayerEntry>, o: TarBlockOptions, abort: AbortFlag): Generator<Buffer> {
   const size = o.blockSize
   let block = o.alloc()
   let pos = 0
   /** Hands the full block over and starts the next one. */
   function* turn(): Generator<Buffer> {
     yield block
-    throwIfAborted(o.signal)
+    abort.throwIfAborted()
     block = o.alloc()
     pos = 0
   }
@@ -52,7 +61,7 @@ export function* tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): G
   const zeros = (into: Buffer, at: number, _done: number, k: number) => {
     into.fill(0, at, at + k)
   }
-  throwIfAborted(o.signal) // then at each block: the entry source (the walk) checks per entry
+  abort.throwIfAborted() // then at each block: the entry source (the walk) checks per entry
   for (const { header, file } of entries) {
     if (encodeHeaderInto(header, block, pos)) {
       // the usual header, one tar block, written in place (tar blocks never straddle a block boundary)

@@ -7,8 +7,8 @@
  * `<dir>/.wh..wh..opq` marker right after the dir entry.
  */
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
+import { AbortFlag, FailedPreconditionError } from '../core/errors.ts'
 import { xattr } from '../core/native.ts'
-import { FailedPreconditionError, throwIfAborted } from '../core/errors.ts'
 import { makeHeader, type TarHeader } from './tar-header.ts'
 
 export type WalkMode = 'overlay' | 'plain'
@@ -99,7 +99,6 @@ interface WalkState {
   overlay: boolean
   mtime: number
   exclude: ((relPath: string) => boolean) | undefined
-  signal: AbortSignal | undefined
   links: Map<string, string>
 }
 
@@ -128,12 +127,14 @@ function marker(name: string, mtime: number): LayerEntry {
 
 /**
  * Synchronous, like every fs call here: each is a few µs on a warm cache, while the async versions
- * are latency-bound (one thread-pool round trip per call left the walk ~75% idle).
+ * are latency-bound (one thread-pool round trip per call left the walk ~75% idle). `abort` is an
+ * argument, not a field of the walk's state: a new object in a field of a new state object
+ * deoptimised the walk at the next layer (see AbortFlag).
  */
-function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
+function* walkDir(s: WalkState, rel: string, abort: AbortFlag): Generator<LayerEntry> {
   const names = sortByBytes(readdirSync(rel === '' ? s.root : `${s.root}/${rel}`))
   for (const name of names) {
-    throwIfAborted(s.signal)
+    abort.throwIfAborted()
     const childRel = rel === '' ? name : `${rel}/${name}`
     if (s.exclude?.(childRel) === true) continue
     const abs = `${s.root}/${childRel}` // names from readdir: no normalising needed
@@ -159,7 +160,7 @@ function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
       if (s.overlay && overlayNames.some((n) => n.endsWith('.overlay.opaque') && xattrValue(abs, n) === 'y')) {
         yield marker(`${childRel}/${OPAQUE_MARKER}`, s.mtime)
       }
-      yield* walkDir(s, childRel)
+      yield* walkDir(s, childRel, abort)
       continue
     }
     if (st.nlink > 1 && !st.isSocket()) {
@@ -186,7 +187,11 @@ function* walkDir(s: WalkState, rel: string): Generator<LayerEntry> {
 }
 
 /** The entries of a layer tar for `root`, in deterministic order. */
-export function walkLayerEntries(root: string, opts: WalkOptions = {}): Generator<LayerEntry> {
-  const mtime = opts.mtime ?? 0
-  return walkDir({ root, overlay: (opts.mode ?? 'overlay') === 'overlay', mtime, exclude: opts.exclude, signal: opts.signal, links: new Map() }, '')
+export function* walkLayerEntries(root: string, opts: WalkOptions = {}): Generator<LayerEntry> {
+  const abort = new AbortFlag(opts.signal)
+  try {
+    yield* walkDir({ root, overlay: (opts.mode ?? 'overlay') === 'overlay', mtime: opts.mtime ?? 0, exclude: opts.exclude, links: new Map() }, '', abort)
+  } finally {
+    abort.dispose()
+  }
 }
