@@ -57,18 +57,18 @@ describe('thread priority', () => {
     assert.deepEqual(tryNice(-3, { withoutCapSysNice: true }), { took: false, main: 0, worker: 0 })
   })
 
-  it('a boost holds while any holder does, then puts back the value the thread had', { skip: !isRoot && 'raising a priority needs root' }, () => {
+  it('a boost holds from raise to lower, then puts back the value the thread had', { skip: !isRoot && 'raising a priority needs root' }, () => {
     const seen = inChild(`
       const b = new PriorityBoost(-4)
-      out.push(nice()); b.raise(); out.push(nice()); b.raise(); b.lower(); out.push(nice()); b.lower(); out.push(nice()); b.lower(); out.push(nice())`)
-    assert.deepEqual(seen, [0, -4, -4, 0, 0])
+      out.push(nice(), b.active); b.raise(); out.push(nice(), b.active); b.raise(); out.push(nice()); b.lower(); out.push(nice(), b.active); b.lower(); out.push(nice())`)
+    assert.deepEqual(seen, [0, false, -4, true, -4, 0, false, 0])
   })
 
   it('a boost leaves a thread alone that a user started under nice', () => {
     const seen = inChild(`
       setThreadNice(5)
       const b = new PriorityBoost(-4)
-      b.raise(); out.push(nice()); b.lower(); out.push(nice())`)
-    assert.deepEqual(seen, [5, 5])
+      b.raise(); out.push(nice(), b.active); b.lower(); out.push(nice(), b.active)`)
+    assert.deepEqual(seen, [5, true, 5, false])
   })
 })

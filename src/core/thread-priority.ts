@@ -44,14 +44,15 @@ export function threadNice(): number | undefined {
 }
 
 /**
- * A counted priority raise for the calling thread: the first `raise()` sets `nice`, the matching
- * last `lower()` puts back the value the thread had. It does nothing when the thread does not run
- * at the default priority (0): a user who started cairn under `nice` keeps what they asked for.
+ * A priority raise for the calling thread, held from `raise()` to `lower()`, which puts back the value
+ * the thread had. It changes nothing when the thread does not run at the default priority (0): a user
+ * who started cairn under `nice` keeps what they asked for. `active` is true from `raise()` to
+ * `lower()` whether the kernel allowed the raise or not, so that a refused raise is not tried again.
  */
 export class PriorityBoost {
   readonly #nice: number
   readonly #base: number | undefined
-  #held = 0
+  #active = false
   #raised = false
 
   constructor(nice: number) {
@@ -59,15 +60,19 @@ export class PriorityBoost {
     this.#base = threadNice()
   }
 
+  get active(): boolean {
+    return this.#active
+  }
+
   raise(): void {
-    if (this.#held++ === 0 && this.#base === 0) this.#raised = setThreadNice(this.#nice)
+    if (this.#active) return
+    this.#active = true
+    this.#raised = this.#base === 0 && setThreadNice(this.#nice)
   }
 
   lower(): void {
-    if (this.#held === 0) return
-    if (--this.#held === 0 && this.#raised) {
-      setThreadNice(this.#base as number)
-      this.#raised = false
-    }
+    if (this.#raised) setThreadNice(this.#base as number)
+    this.#active = false
+    this.#raised = false
   }
 }

@@ -19,28 +19,22 @@ if (!port) throw new Error('pack-worker.ts runs as a worker thread')
  * thread pool want the same cores. Measured on W1 (2 cores), from the last step's end to the
  * export's, median of 8-10 builds: 165-170 ms at nice 0, 151 at -5, 122-132 at -10, 114 at -19,
  * with the RUN step beside the first pack as long (~790 ms) at every value. Short packs are left
- * alone: W3's 40 small layers, each packed while the next step starts, made that build ~4% slower
- * with every pack raised.
+ * alone: with every pack raised, a W3 export build (40 small layers, each packed while the next
+ * step starts) was ~100 ms slower in 3 pairs.
  */
 const BOOST_NICE = -10
 const BOOST_AFTER_MS = 30
 const boost = new PriorityBoost(BOOST_NICE)
 const running = new Map<number, { ac: AbortController; start: number }>()
-let raised = false
 
 /**
  * Called at every 1 MiB of tar of any job: raises the priority once a running pack has taken
  * BOOST_AFTER_MS. One function for every job, so that the packer's call site keeps one target.
  */
 function onUncompressedChunk(): void {
-  if (raised) return
+  if (boost.active) return
   const now = performance.now()
-  for (const job of running.values()) {
-    if (now - job.start < BOOST_AFTER_MS) continue
-    raised = true
-    boost.raise()
-    return
-  }
+  if ([...running.values()].some((job) => now - job.start >= BOOST_AFTER_MS)) boost.raise()
 }
 
 port.on('message', (msg: PackJob | { cancel: number }) => {
@@ -72,9 +66,6 @@ port.on('message', (msg: PackJob | { cancel: number }) => {
     )
     .finally(() => {
       running.delete(msg.id)
-      if (raised && running.size === 0) {
-        raised = false
-        boost.lower() // until the next long pack
-      }
+      if (running.size === 0) boost.lower() // until the next long pack
     })
 })
