@@ -110,9 +110,12 @@ export function findCause<T extends Error>(err: unknown, ctor: abstract new (...
 export const isNotFound = (err: unknown): boolean => findCause(err, NotFoundError) !== undefined || (err as NodeJS.ErrnoException)?.code === 'ENOENT'
 export const isAlreadyExists = (err: unknown): boolean => findCause(err, AlreadyExistsError) !== undefined || (err as NodeJS.ErrnoException)?.code === 'EEXIST'
 
-/** Rejects with the signal's reason if it is aborted (the context.Cause rule). */
+/** What an aborted operation throws: the signal's reason (the context.Cause rule), else a generic abort. */
+const abortError = (reason: unknown): unknown => reason ?? new CairnError('ERR_ABORTED', 'operation aborted')
+
+/** Rejects with the signal's reason if it is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new CairnError('ERR_ABORTED', 'operation aborted')
+  if (signal?.aborted) throw abortError(signal.reason)
 }
 
 /**
@@ -139,7 +142,7 @@ export class AbortFlag {
   }
 
   throwIfAborted(): void {
-    if (this.aborted) throw this.reason ?? new CairnError('ERR_ABORTED', 'operation aborted')
+    if (this.aborted) throw abortError(this.reason)
   }
 
   dispose(): void {
