@@ -49,7 +49,6 @@ const SCENARIOS: Record<string, { title: string; target: Target }> = {
  */
 const EXPORT_OVERHEAD = { with: 'w1-cold-export', paired: 'w1-cold-export-plain', without: 'w1-cold', targetPct: 15 }
 
-/** Median of export_i / plain_i - 1 over the runs that have both, or null. */
 /**
  * A distribution-free confidence interval for a median: the order statistics k and n-k+1 (1-based) of
  * the sorted values, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2. Null when n is
@@ -71,6 +70,7 @@ export function medianInterval(values: readonly number[], level = 0.9): [number,
   return [sorted[k - 1] as number, sorted[n - k] as number]
 }
 
+/** Median of export_i / plain_i - 1 over the runs that have both (in %, with its 90% interval), or null. */
 function pairedOverhead(samples: readonly Sample[]): { pct: number; pairs: number; interval: [number, number] | null } | null {
   const runs = (scenario: string) => new Map(samples.filter((s) => s.ok && s.builder === 'cairn' && s.scenario === scenario).map((s) => [s.run, s.seconds]))
   const withExport = runs(EXPORT_OVERHEAD.with)

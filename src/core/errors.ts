@@ -149,3 +149,17 @@ export class AbortFlag {
     this.#signal?.removeEventListener('abort', this.#onAbort)
   }
 }
+
+/** Runs the generator `fn(flag, ...args)` with an AbortFlag for `signal`, disposed when it ends or is left. */
+export function* withAbortFlag<A extends unknown[], T>(
+  signal: AbortSignal | undefined,
+  fn: (abort: AbortFlag, ...args: A) => Generator<T>,
+  ...args: A
+): Generator<T> {
+  const abort = new AbortFlag(signal)
+  try {
+    yield* fn(abort, ...args)
+  } finally {
+    abort.dispose()
+  }
+}

@@ -6,7 +6,7 @@
  * parallel-gzip.ts, so a block goes to the compressor as it is.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs'
-import { AbortFlag, FailedPreconditionError } from '../core/errors.ts'
+import { type AbortFlag, FailedPreconditionError, withAbortFlag } from '../core/errors.ts'
 import { BLOCK, encodeHeader, encodeHeaderInto, type TarHeader } from './tar-header.ts'
 import type { LayerEntry } from './walk.ts'
 
@@ -25,16 +25,11 @@ function sizeChanged(h: TarHeader, got: number): FailedPreconditionError {
 }
 
 /** The tar of `entries` (end-of-archive marker included) as blocks; the last one may be shorter. */
-export function* tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): Generator<Buffer> {
-  const abort = new AbortFlag(o.signal)
-  try {
-    yield* layOut(entries, o, abort)
-  } finally {
-    abort.dispose()
-  }
+export function tarBlocks(entries: Iterable<LayerEntry>, o: TarBlockOptions): Generator<Buffer> {
+  return withAbortFlag(o.signal, layOut, entries, o)
 }
 
-function* layOut(entries: Iterable<LayerEntry>, o: TarBlockOptions, abort: AbortFlag): Generator<Buffer> {
+function* layOut(abort: AbortFlag, entries: Iterable<LayerEntry>, o: TarBlockOptions): Generator<Buffer> {
   const size = o.blockSize
   let block = o.alloc()
   let pos = 0

@@ -7,7 +7,7 @@
  * `<dir>/.wh..wh..opq` marker right after the dir entry.
  */
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
-import { AbortFlag, FailedPreconditionError } from '../core/errors.ts'
+import { type AbortFlag, FailedPreconditionError, withAbortFlag } from '../core/errors.ts'
 import { xattr } from '../core/native.ts'
 import { makeHeader, type TarHeader } from './tar-header.ts'
 
@@ -131,7 +131,7 @@ function marker(name: string, mtime: number): LayerEntry {
  * argument, not a field of the walk's state: a new object in a field of a new state object
  * deoptimised the walk at the next layer (see AbortFlag).
  */
-function* walkDir(s: WalkState, rel: string, abort: AbortFlag): Generator<LayerEntry> {
+function* walkDir(abort: AbortFlag, s: WalkState, rel: string): Generator<LayerEntry> {
   const names = sortByBytes(readdirSync(rel === '' ? s.root : `${s.root}/${rel}`))
   for (const name of names) {
     abort.throwIfAborted()
@@ -160,7 +160,7 @@ function* walkDir(s: WalkState, rel: string, abort: AbortFlag): Generator<LayerE
       if (s.overlay && overlayNames.some((n) => n.endsWith('.overlay.opaque') && xattrValue(abs, n) === 'y')) {
         yield marker(`${childRel}/${OPAQUE_MARKER}`, s.mtime)
       }
-      yield* walkDir(s, childRel, abort)
+      yield* walkDir(abort, s, childRel)
       continue
     }
     if (st.nlink > 1 && !st.isSocket()) {
@@ -187,11 +187,7 @@ function* walkDir(s: WalkState, rel: string, abort: AbortFlag): Generator<LayerE
 }
 
 /** The entries of a layer tar for `root`, in deterministic order. */
-export function* walkLayerEntries(root: string, opts: WalkOptions = {}): Generator<LayerEntry> {
-  const abort = new AbortFlag(opts.signal)
-  try {
-    yield* walkDir({ root, overlay: (opts.mode ?? 'overlay') === 'overlay', mtime: opts.mtime ?? 0, exclude: opts.exclude, links: new Map() }, '', abort)
-  } finally {
-    abort.dispose()
-  }
+export function walkLayerEntries(root: string, opts: WalkOptions = {}): Generator<LayerEntry> {
+  const state = { root, overlay: (opts.mode ?? 'overlay') === 'overlay', mtime: opts.mtime ?? 0, exclude: opts.exclude, links: new Map() }
+  return withAbortFlag(opts.signal, walkDir, state, '')
 }
