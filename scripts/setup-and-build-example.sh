@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "run this as root (e.g. sudo $0)" >&2; exit 1; fi
 
 need=()
-for p in runc busybox-static skopeo umoci; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in runc busybox-static skopeo umoci gcc libc6-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi

@@ -10,6 +10,7 @@ import { type Digest, digestFromHash } from '../core/digest.ts'
 import { FailedPreconditionError } from '../core/errors.ts'
 import { blockCompressor } from './compress.ts'
 import { type Compression, layerMediaType } from './media-type.ts'
+import { nativeTar, nativeTarBlocks, nativeTarFits } from './native-tar.ts'
 import { GZIP_BLOCK, type Member } from './parallel-gzip.ts'
 import { tarBlocks } from './tar-blocks.ts'
 import { walkLayerEntries, type WalkMode } from './walk.ts'
@@ -80,7 +81,11 @@ export async function packLayer(src: PackSource, sink: PackSink, opts: PackOptio
   const codec = blockCompressor(opts.compression, opts.level, { inPlace: toFile })
   const free: Buffer[] = []
   const alloc = () => free.pop() ?? Buffer.allocUnsafeSlow(TAR_BLOCK)
-  const blocks = tarBlocks(walkLayerEntries(src.upperDir, walk), { blockSize: TAR_BLOCK, alloc, ...(signal === undefined ? {} : { signal }) })
+  const layout = { blockSize: TAR_BLOCK, alloc, ...(signal === undefined ? {} : { signal }) }
+  const native = nativeTarFits(walk) ? nativeTar() : undefined
+  const blocks = native
+    ? nativeTarBlocks(native, src.upperDir, walk.mode === 'overlay', walk.mtime, layout)
+    : tarBlocks(walkLayerEntries(src.upperDir, walk), layout)
   const scan = opts.onUncompressedChunk
   // An uncompressed blob is the tar itself: its digest is the diffID, so it is hashed only once.
   const plain = opts.compression === 'uncompressed'
