@@ -236,7 +236,7 @@ static int push_dir(walker *w, const char *rel) {
   }
   closedir(d);
   d = NULL;
-  qsort(l.names, l.count, sizeof *l.names, cmp_names);
+  if (l.count > 1) qsort(l.names, l.count, sizeof *l.names, cmp_names);
   if (!(l.rel = strdup(rel))) goto oom;
   if (w->depth == w->stack_cap) {
     size_t c = w->stack_cap ? w->stack_cap * 2 : 16;
@@ -340,7 +340,7 @@ static int read_xattrs(walker *w, const char *path, xattrs *x) {
     names[k++] = list + i;
     i += (ssize_t)strlen(list + i) + 1;
   }
-  qsort(names, k, sizeof *names, cmp_names);
+  if (k > 1) qsort(names, k, sizeof *names, cmp_names);
   int rc = 0;
   x->kept = calloc(k ? k : 1, sizeof *x->kept);
   x->overlay = calloc(k ? k : 1, sizeof *x->overlay);
