@@ -933,16 +933,22 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static napi_value js_fill(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+/* The call's first `n` arguments (missing ones undefined) and the handle in the first, or NULL. */
+static handle *handle_arg(napi_env env, napi_callback_info info, napi_value *argv, size_t n) {
+  size_t argc = n;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   handle *h = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) return NULL;
+  return h;
+}
+
+static napi_value js_fill(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  handle *h = handle_arg(env, info, argv, 3);
   void *data = NULL;
   size_t len = 0;
   uint32_t pos = 0;
-  if (argc < 3 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &pos) != napi_ok || pos > len) {
+  if (!h || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || napi_get_value_uint32(env, argv[2], &pos) != napi_ok || pos > len) {
     napi_throw_type_error(env, NULL, "fill(handle, buffer, offset)");
     return NULL;
   }
@@ -958,11 +964,9 @@ static napi_value js_fill(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  handle *h = NULL;
-  if (argc >= 1 && napi_get_value_external(env, argv[0], (void **)&h) == napi_ok && h && h->w) {
+  handle *h = handle_arg(env, info, argv, 1);
+  if (h && h->w) {
     walker_free(h->w);
     h->w = NULL;
   }
