@@ -13,6 +13,8 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError } from '../core/errors.ts'
 import type { TarBlockOptions } from './tar-blocks.ts'
+import { fits } from './tar-header.ts'
+import { OVERLAY_FEATURE_HINT } from './walk.ts'
 
 interface TarWalkAddon {
   open(root: string, overlay: boolean, mtime: number): object
@@ -44,12 +46,9 @@ export function nativeTar(): TarWalkAddon | undefined {
   return addon ?? undefined
 }
 
-/** The largest mtime the ustar header holds (11 octal digits): past it the tar needs a PAX record, which only the TypeScript writer makes. */
-const MTIME_MAX = 8 ** 11 - 1
-
-/** Whether the native writer can pack with these options. */
+/** Whether the native writer can pack with these options (an mtime past the ustar field needs a PAX record, which only the TypeScript writer makes). */
 export function nativeTarFits(o: { mtime: number; exclude?: unknown }): boolean {
-  return o.exclude === undefined && Number.isInteger(o.mtime) && o.mtime >= 0 && o.mtime <= MTIME_MAX
+  return o.exclude === undefined && fits(o.mtime, 12)
 }
 
 /** The addon's errors as the TypeScript writer throws them. */
@@ -57,7 +56,7 @@ function mapError(err: unknown): unknown {
   const e = err as Error & { code?: string }
   if (e?.code === 'ERR_LAYER_SIZE_CHANGED') return new FailedPreconditionError(e.message, { code: e.code })
   if (e?.code === 'ERR_LAYER_OVERLAY_FEATURE') {
-    return new FailedPreconditionError(e.message, { code: e.code, hint: 'mount overlayfs with redirect_dir=off,metacopy=off so upper dirs can be diffed' })
+    return new FailedPreconditionError(e.message, { code: e.code, hint: OVERLAY_FEATURE_HINT })
   }
   return err
 }

@@ -112,7 +112,8 @@ function writeOctal(block: Buffer, off: number, width: number, value: number): v
 
 const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1')
 
-function fits(value: number, width: keyof typeof OCTAL_MAX): boolean {
+/** Whether `value` fits a ustar numeric field of `width` bytes (else the header needs a PAX record). */
+export function fits(value: number, width: keyof typeof OCTAL_MAX): boolean {
   return Number.isInteger(value) && value >= 0 && value <= OCTAL_MAX[width]
 }
 

@@ -24,6 +24,8 @@ export interface WalkOptions {
 }
 
 export const WHITEOUT_PREFIX = '.wh.'
+/** What to do about an upper dir using overlay features a layer cannot carry. */
+export const OVERLAY_FEATURE_HINT = 'mount overlayfs with redirect_dir=off,metacopy=off so upper dirs can be diffed'
 export const OPAQUE_MARKER = '.wh..wh..opq'
 
 /**
@@ -151,7 +153,7 @@ function* walkDir(abort: AbortFlag, s: WalkState, rel: string): Generator<LayerE
       if (unsupported !== undefined) {
         throw new FailedPreconditionError(`layer: ${JSON.stringify(childRel)} in upper dir ${s.root} carries ${unsupported}`, {
           code: 'ERR_LAYER_OVERLAY_FEATURE',
-          hint: 'mount overlayfs with redirect_dir=off,metacopy=off so upper dirs can be diffed',
+          hint: OVERLAY_FEATURE_HINT,
         })
       }
     }
